@@ -1,0 +1,139 @@
+"""Application factory: settings, extensions, blueprints, access rules, error pages, CLI."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask, g, request, session
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from config import BASE_DIR, load_config
+
+from app.extensions import babel, csrf, db, login_manager, migrate
+
+
+def create_app(config: dict | str | None = None) -> Flask:
+    """Build the application. ``config`` is an environment name or a dict of overrides for tests."""
+    app = Flask(
+        __name__,
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+        instance_path=os.environ.get("CASEDESK_INSTANCE", str(BASE_DIR / "instance")),
+    )
+    if isinstance(config, dict):
+        app.config.from_mapping(load_config("testing"))
+        app.config.from_mapping(config)
+    else:
+        app.config.from_mapping(load_config(config))
+
+    _prepare_instance(app)
+    _init_logging(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+
+    from app.web.errors import register_error_handlers
+    from app.cli import register_cli
+
+    register_error_handlers(app)
+    register_cli(app)
+    return app
+
+
+def _prepare_instance(app: Flask) -> None:
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.config["SQLALCHEMY_DATABASE_URI"][len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    if app.config.get("UPLOAD_DIR"):
+        Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
+
+
+def _init_logging(app: Flask) -> None:
+    from app.logging_setup import install_scrubber
+
+    install_scrubber()
+
+
+def _init_extensions(app: Flask) -> None:
+    from app.web.i18n import select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: app.config["TIMEZONE"])
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.sign_in"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from app.services.accounts import get_active_user
+
+        return get_active_user(user_id)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """Make SQLite behave: foreign keys on, WAL for concurrent readers, real transactions.
+
+    pysqlite starts transactions lazily and never for SELECT, which breaks SAVEPOINT and
+    row-locking assumptions; we take over and emit BEGIN ourselves (see ``_sqlite_begin``).
+    """
+    import sqlite3
+
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA busy_timeout = 10000")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn):
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN")
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.web import admin, api, auth, dept, desk, portal, public
+    from app.web.access import enforce_access_rules
+
+    for module in (public, auth, portal, desk, dept, admin, api):
+        app.register_blueprint(module.bp)
+    csrf.exempt(api.bp)  # the API authenticates every call with a key, not a cookie
+    app.before_request(enforce_access_rules)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'",
+        )
+        if current_user.is_authenticated:
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from app.web import filters
+
+    filters.register(app)
+
+    @app.context_processor
+    def inject_globals():
+        from flask_babel import get_locale
+
+        locale = get_locale()
+        return {
+            "current_locale": "zh_CN" if locale is None or locale.language == "zh" else "en",
+            "demo_mode": app.config.get("DEMO_MODE", False),
+        }

@@ -1,0 +1,53 @@
+"""Sign-in and sign-up forms."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, Regexp
+
+from app.forms.validators import SubjectIdentifier
+
+
+class SignInForm(FlaskForm):
+    username = StringField(_l("User name"), validators=[InputRequired(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=256)])
+    next = HiddenField()
+
+
+class SignUpForm(FlaskForm):
+    kind = RadioField(
+        _l("Subject type"),
+        choices=[SelectChoice("legal", _l("Legal entity")), SelectChoice("natural", _l("Natural person"))],
+        default="legal",
+        validators=[InputRequired()],
+    )
+    identifier = StringField(
+        _l("Unified social credit code or resident identity number"),
+        validators=[InputRequired(), Length(max=40), SubjectIdentifier(kind_field="kind")],
+    )
+    subject_name = StringField(
+        _l("Name of the legal entity or person"), validators=[InputRequired(), Length(max=200)]
+    )
+    display_name = StringField(_l("Your name (contact person)"), validators=[Optional(), Length(max=100)])
+    username = StringField(
+        _l("User name"),
+        validators=[
+            InputRequired(),
+            Length(min=3, max=64),
+            Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("Use letters, digits, dot, dash or underscore.")),
+        ],
+    )
+    email = EmailField(
+        _l("E-mail"),
+        validators=[Optional(), Length(max=254), Email(message=_l("This is not an e-mail address."))],
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[InputRequired(), Length(min=10, max=256, message=_l("Use at least 10 characters."))],
+    )
+    confirm = PasswordField(
+        _l("Repeat password"),
+        validators=[InputRequired(), EqualTo("password", message=_l("The two passwords differ."))],
+    )

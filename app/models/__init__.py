@@ -1,0 +1,25 @@
+"""Typed SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
+from app.models.calendar import CalendarOverride
+from app.models.case import Attachment, Case, CaseEvent, CaseNumberCounter, Timer
+from app.models.notification import Notification
+from app.models.org import Department, Subject, User
+from app.models.policy import Policy
+from app.models.record import CreditRecord, RecordEvent
+from app.models.security import SignInAttempt
+
+__all__ = [
+    "Attachment",
+    "CalendarOverride",
+    "Case",
+    "CaseEvent",
+    "CaseNumberCounter",
+    "CreditRecord",
+    "Department",
+    "Notification",
+    "Policy",
+    "RecordEvent",
+    "SignInAttempt",
+    "Subject",
+    "Timer",
+    "User",
+]

@@ -1,0 +1,145 @@
+"""Cases (objections, complaints, repairs), their audit trail, evidence files and SLA timers."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base
+from app.models.enums import AttachmentPurpose, CaseKind, TimerStatus, TimerUnit, check_in
+from app.models.events import EventColumns
+from app.models.org import Department, Subject, User
+from app.models.record import CreditRecord
+from app.services import clock
+
+
+class Case(Base):
+    """One application by a subject. Its ``state`` is owned by the workflow in ``workflows/``."""
+
+    __tablename__ = "case"
+    __table_args__ = (
+        check_in("kind", CaseKind),
+        # Objections and repairs are always about one record; complaints may be about a department.
+        CheckConstraint("kind = 'complaint' OR record_id IS NOT NULL", name="record_required"),
+        CheckConstraint("closed_at IS NULL OR closed_at >= submitted_at", name="closed_after_submitted"),
+        # Officer queues: open cases by kind and state, earliest deadline first.
+        Index("ix_case_kind_state_due_at", "kind", "state", "due_at"),
+        Index("ix_case_state_due_at", "state", "due_at"),
+        Index("ix_case_assignee_state", "assignee_id", "state"),
+        Index("ix_case_department_state", "department_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)  # e.g. YY-2026-000042
+    kind: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(30))
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"), index=True)
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("credit_record.id"), index=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    policy_version: Mapped[int] = mapped_column(ForeignKey("policy.version"))
+
+    title: Mapped[str] = mapped_column(String(200))
+    statement: Mapped[str] = mapped_column(Text)  # the applicant's own words
+    outcome: Mapped[str | None] = mapped_column(String(30))  # e.g. corrected / revoked / maintained
+    outcome_reason: Mapped[str | None] = mapped_column(Text)
+
+    # The deadline of the current step, copied from its running timer so queues sort on one index.
+    due_at: Mapped[datetime | None]
+
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    submitted_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
+    closed_at: Mapped[datetime | None]
+
+    subject: Mapped[Subject] = relationship()
+    record: Mapped[CreditRecord | None] = relationship()
+    applicant: Mapped[User] = relationship(foreign_keys=[applicant_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    department: Mapped[Department | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"<Case {self.number} {self.state}>"
+
+
+class CaseEvent(EventColumns, Base):
+    __tablename__ = "case_event"
+    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
+
+
+class CaseNumberCounter(Base):
+    """Last number handed out per kind and year, so numbers run 000001, 000002 ... each year."""
+
+    __tablename__ = "case_number_counter"
+    __table_args__ = (check_in("kind", CaseKind),)
+
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    last: Mapped[int] = mapped_column(default=0)
+
+
+class Attachment(Base):
+    """An evidence file. Content lives outside the web root under its SHA-256."""
+
+    __tablename__ = "attachment"
+    __table_args__ = (
+        check_in("purpose", AttachmentPurpose),
+        check_in("content_type", ("application/pdf", "image/jpeg", "image/png")),
+        CheckConstraint("size_bytes > 0", name="size_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    purpose: Mapped[str] = mapped_column(String(20))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(50))
+    size_bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class Timer(Base):
+    """The SLA clock of one step of a case.
+
+    A running timer has a deadline. A paused one (waiting for the applicant's supplement)
+    keeps the units it had left, so the clock resumes where it stopped even if the policy
+    changes meanwhile.
+    """
+
+    __tablename__ = "timer"
+    __table_args__ = (
+        check_in("unit", TimerUnit),
+        check_in("status", TimerStatus),
+        CheckConstraint("status <> 'running' OR due_at IS NOT NULL", name="running_has_deadline"),
+        CheckConstraint(
+            "status <> 'paused' OR (paused_at IS NOT NULL AND remaining IS NOT NULL)",
+            name="paused_keeps_remaining",
+        ),
+        CheckConstraint("status <> 'stopped' OR stopped_at IS NOT NULL", name="stopped_has_time"),
+        # The SLA sweep asks "running, deadline near or passed".
+        Index("ix_timer_status_due_at", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    step: Mapped[str] = mapped_column(String(30))  # the workflow state the SLA belongs to
+    unit: Mapped[str] = mapped_column(String(2))
+    length: Mapped[int]
+    policy_version: Mapped[int] = mapped_column(ForeignKey("policy.version"))
+    status: Mapped[str] = mapped_column(String(10), default=TimerStatus.RUNNING)
+    started_at: Mapped[datetime] = mapped_column(default=clock.now)
+    due_at: Mapped[datetime | None]
+    paused_at: Mapped[datetime | None]
+    remaining: Mapped[int | None]
+    stopped_at: Mapped[datetime | None]
+    due_soon_at: Mapped[datetime | None]  # when the due-soon reminder went out
+    breached_at: Mapped[datetime | None]  # when the sweep found it past its deadline
+
+    case: Mapped[Case] = relationship()

@@ -1,0 +1,100 @@
+"""Closed vocabularies of the domain. Stored as short strings, checked by the database."""
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint
+
+
+class SubjectKind(StrEnum):
+    LEGAL = "legal"  # legal entity, identified by its unified social credit code
+    NATURAL = "natural"  # natural person, identified by the resident identity number
+
+
+class Role(StrEnum):
+    APPLICANT = "applicant"
+    OFFICER = "officer"
+    DEPARTMENT = "department"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class RecordCategory(StrEnum):
+    ADMINISTRATIVE_PENALTY = "administrative_penalty"
+    SERIOUS_DISHONESTY_LIST = "serious_dishonesty_list"
+    ABNORMAL_OPERATION_LIST = "abnormal_operation_list"
+    OTHER = "other"
+
+
+class RecordClass(StrEnum):
+    MINOR = "minor"
+    GENERAL = "general"
+    SERIOUS = "serious"
+
+
+class RecordState(StrEnum):
+    PUBLISHED = "published"
+    CORRECTED = "corrected"
+    REPAIRED = "repaired"
+    REVOKED = "revoked"
+    RETIRED = "retired"
+    PURGED = "purged"
+
+
+IN_PUBLICITY = (RecordState.PUBLISHED, RecordState.CORRECTED)
+
+
+class CaseKind(StrEnum):
+    OBJECTION = "objection"
+    COMPLAINT = "complaint"
+    REPAIR = "repair"
+
+
+CASE_NUMBER_PREFIX = {
+    CaseKind.OBJECTION: "YY",  # 异议
+    CaseKind.COMPLAINT: "TS",  # 投诉
+    CaseKind.REPAIR: "XF",  # 修复
+}
+
+
+class AttachmentPurpose(StrEnum):
+    EVIDENCE = "evidence"
+    OBLIGATION_PROOF = "obligation_proof"
+    CREDIT_COMMITMENT = "credit_commitment"
+    SUPPLEMENT = "supplement"
+    DEPARTMENT_REPLY = "department_reply"
+    DECISION = "decision"
+
+
+class TimerUnit(StrEnum):
+    WORKING_DAYS = "wd"
+    CALENDAR_DAYS = "cd"
+
+
+class TimerStatus(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+
+
+class Channel(StrEnum):
+    INBOX = "inbox"
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+class OverrideKind(StrEnum):
+    HOLIDAY = "holiday"  # a day off that would otherwise be a working day
+    WORKDAY = "workday"  # a working day that would otherwise be off (调休上班)
+
+
+def check_in(column: str, values: type[StrEnum] | tuple[str, ...], name: str | None = None) -> CheckConstraint:
+    """A CHECK constraint that keeps a string column inside its vocabulary."""
+    allowed = ", ".join(f"'{v}'" for v in (values if isinstance(values, tuple) else [m.value for m in values]))
+    return CheckConstraint(f"{column} IN ({allowed})", name=name or f"{column}_allowed")

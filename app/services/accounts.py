@@ -1,0 +1,137 @@
+"""Accounts: sign-up bound to a subject, sign-in with throttling, password hashing (argon2id)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from app.errors import InvalidInput, TooManyAttempts
+from app.extensions import db
+from app.identifiers import Identifier
+from app.models import SignInAttempt, Subject, User
+from app.models.enums import Role
+from app.services import clock
+
+_hasher = PasswordHasher()
+# Verified against when the name is unknown, so that a wrong name costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password(user: User, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def get_active_user(user_id: str | int) -> User | None:
+    try:
+        user = db.session.get(User, int(user_id))
+    except (TypeError, ValueError):
+        return None
+    return user if user is not None and user.is_active else None
+
+
+def get_user_by_username(username: str) -> User | None:
+    return db.session.scalar(select(User).where(User.username == username.strip().lower()))
+
+
+@dataclass(frozen=True)
+class SignUp:
+    identifier: Identifier
+    subject_name: str
+    username: str
+    email: str | None
+    display_name: str
+    password: str
+
+
+def sign_up_applicant(form: SignUp) -> User:
+    """Create an applicant account bound to the subject with the given identifier.
+
+    A subject already known to the platform must be named exactly as registered: a weak
+    check, which stands in for the real-name verification the platform does not have yet.
+    """
+    username = form.username.strip().lower()
+    if get_user_by_username(username) is not None:
+        raise InvalidInput(_l("This user name is taken; please choose another."))
+    subject = db.session.scalar(select(Subject).where(Subject.identifier == form.identifier.value))
+    if subject is None:
+        subject = Subject(
+            kind=form.identifier.kind,
+            identifier=form.identifier.value,
+            name=form.subject_name.strip(),
+            birth_date=form.identifier.birth_date,
+        )
+        db.session.add(subject)
+    elif subject.name != form.subject_name.strip():
+        raise InvalidInput(
+            _l("The name does not match the name registered for this identifier.")
+        )
+    user = User(
+        username=username,
+        email=form.email or None,
+        display_name=form.display_name.strip() or form.subject_name.strip(),
+        password_hash=hash_password(form.password),
+        role=Role.APPLICANT,
+        subject=subject,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def authenticate(username: str, password: str, address: str) -> User:
+    """Return the user if the name and password match, counting every attempt.
+
+    The error never says which of the two was wrong. Too many failures for one name, or from
+    one address, within the window lock further attempts until the window has passed.
+    """
+    name = (username or "").strip().lower()[:64]
+    address = (address or "unknown")[:45]
+    _refuse_if_throttled(name, address)
+
+    user = get_user_by_username(name)
+    if user is None:
+        _hasher.verify(_DUMMY_HASH, "not a real password")
+        ok = False
+    else:
+        ok = check_password(user, password) and user.is_active
+    db.session.add(SignInAttempt(username=name, address=address, succeeded=ok))
+    if ok:
+        user.last_sign_in_at = clock.now()
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+    db.session.commit()
+    if not ok:
+        raise InvalidInput(_l("The user name or password is wrong."))
+    return user
+
+
+def _refuse_if_throttled(name: str, address: str) -> None:
+    config = current_app.config
+    window = config["SIGNIN_WINDOW"]
+    since = clock.now() - window
+    failures = select(func.count(), func.min(SignInAttempt.at)).where(
+        SignInAttempt.at >= since, SignInAttempt.succeeded.is_(False)
+    )
+    by_name = db.session.execute(failures.where(SignInAttempt.username == name)).one()
+    by_address = db.session.execute(failures.where(SignInAttempt.address == address)).one()
+    for (count, oldest), limit in (
+        (by_name, config["SIGNIN_MAX_FAILURES_PER_ACCOUNT"]),
+        (by_address, config["SIGNIN_MAX_FAILURES_PER_ADDRESS"]),
+    ):
+        if count >= limit:
+            wait = max(1, math.ceil((oldest + window - clock.now()).total_seconds() / 60))
+            raise TooManyAttempts(
+                _l("Too many failed sign-in attempts. Please try again in %(minutes)d minutes.", minutes=wait)
+            )

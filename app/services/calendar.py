@@ -1,0 +1,194 @@
+"""Calendar periods under the Civil Code (民法典 art. 201-202).
+
+The start day is not counted; a period of N months or years ends on the corresponding day
+of the last month, or on that month's last day where it has no such day. So 2025-01-31 plus
+one month ends on 2025-02-28 and 2024-02-29 plus one year on 2025-02-28.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from dateutil.relativedelta import relativedelta
+
+PERIOD_PATTERN = re.compile(r"^\s*(\d{1,4})\s*([dmy])\s*$")
+
+
+class InvalidPeriod(ValueError):
+    pass
+
+
+def parse_period(spec: str) -> tuple[int, str]:
+    """Read "3m", "1y", "20d" into (3, "m") and so on."""
+    match = PERIOD_PATTERN.match(spec or "")
+    if not match:
+        raise InvalidPeriod(f"not a period: {spec!r}; use a number and d, m or y, e.g. 3m")
+    return int(match.group(1)), match.group(2)
+
+
+def add_period(start: date, length: int, unit: str) -> date:
+    """The last day of a period of ``length`` units starting the day after ``start``."""
+    if unit == "d":
+        return start + timedelta(days=length)
+    if unit == "m":
+        return start + relativedelta(months=length)  # clamps to the month's last day
+    if unit == "y":
+        return start + relativedelta(years=length)
+    raise InvalidPeriod(f"unknown unit {unit!r}")
+
+
+def end_of_period(start: date, spec: str) -> date:
+    return add_period(start, *parse_period(spec))
+
+
+# ---------------------------------------------------------------------------------------
+# Working days (工作日)
+# ---------------------------------------------------------------------------------------
+
+import bisect  # noqa: E402  (kept beside the code that uses it)
+import logging  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from functools import lru_cache  # noqa: E402
+
+import holidays as holiday_data  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DayInfo:
+    day: date
+    working: bool
+    source: str  # "override", "holiday-data", "weekend", "weekday", "weekends-only (no data)"
+    name: str | None = None
+
+
+@lru_cache(maxsize=1)
+def _official_years() -> frozenset[int]:
+    """Years for which the holiday data carries the State Council's schedule (make-up days)."""
+    data = holiday_data.China(years=range(2000, 2101))
+    return frozenset(d.year for d in data.weekend_workdays)
+
+
+@lru_cache(maxsize=64)
+def _holiday_data(year: int) -> tuple[dict[date, str], frozenset[date]]:
+    data = holiday_data.China(years=year, categories=("public",))
+    return dict(data.items()), frozenset(d for d in data.weekend_workdays if d.year == year)
+
+
+@dataclass
+class WorkingCalendar:
+    """Working days of a span of years, precomputed: adding N working days is a bisection.
+
+    Each day is decided in this order: an admin override; the holiday data, for years it
+    covers (statutory holidays off, make-up Saturdays and Sundays on); otherwise weekends
+    off and weekdays on. Years with neither data nor overrides are listed in ``uncovered``.
+    """
+
+    first_year: int
+    last_year: int
+    overrides: dict[date, str] = field(default_factory=dict)
+    uncovered: frozenset[int] = field(init=False)
+    _ordinals: list[int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        official = _official_years()
+        override_years = {d.year for d in self.overrides}
+        self.uncovered = frozenset(
+            y for y in range(self.first_year, self.last_year + 1) if y not in official and y not in override_years
+        )
+        start = date(self.first_year, 1, 1).toordinal()
+        end = date(self.last_year, 12, 31).toordinal()
+        self._ordinals = [o for o in range(start, end + 1) if self.describe(date.fromordinal(o)).working]
+
+    def describe(self, day: date) -> DayInfo:
+        kind = self.overrides.get(day)
+        if kind is not None:
+            return DayInfo(day, kind == "workday", "override")
+        if day.year in _official_years():
+            public, makeup = _holiday_data(day.year)
+            if day in makeup:
+                return DayInfo(day, True, "holiday-data", "调休上班")
+            if day in public:
+                return DayInfo(day, False, "holiday-data", public[day])
+        weekend = day.weekday() >= 5
+        source = "weekend" if weekend else "weekday"
+        if day.year not in _official_years() and not any(d.year == day.year for d in self.overrides):
+            source = "weekends-only (no data)"
+        return DayInfo(day, not weekend, source)
+
+    def is_working_day(self, day: date) -> bool:
+        self._check_span(day)
+        i = bisect.bisect_left(self._ordinals, day.toordinal())
+        return i < len(self._ordinals) and self._ordinals[i] == day.toordinal()
+
+    def add_working_days(self, start: date, n: int) -> date:
+        """The day on which N working days after ``start`` end; the start day is not counted."""
+        if n < 0:
+            raise ValueError("n must not be negative")
+        self._check_span(start)
+        if n == 0:
+            return start
+        i = bisect.bisect_right(self._ordinals, start.toordinal()) + n - 1
+        if i >= len(self._ordinals):
+            raise ValueError(f"{n} working days after {start} run past {self.last_year}")
+        due = date.fromordinal(self._ordinals[i])
+        for year in range(start.year, due.year + 1):
+            if year in self.uncovered:
+                _warn_uncovered(year)
+        return due
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days after ``start`` up to and including ``end`` (0 if end <= start)."""
+        if end <= start:
+            return 0
+        return bisect.bisect_right(self._ordinals, end.toordinal()) - bisect.bisect_right(
+            self._ordinals, start.toordinal()
+        )
+
+    def _check_span(self, day: date) -> None:
+        if not self.first_year <= day.year <= self.last_year:
+            raise ValueError(f"{day} is outside the calendar span {self.first_year}-{self.last_year}")
+
+
+_cached: tuple[tuple, WorkingCalendar] | None = None
+_warned_years: set[int] = set()
+
+
+def _warn_uncovered(year: int) -> None:
+    """Say once per process that a deadline was computed on weekends only."""
+    if year not in _warned_years:
+        _warned_years.add(year)
+        log.warning(
+            "no holiday schedule for %s: working days in that year count weekends only "
+            "until an admin adds the official schedule as calendar overrides",
+            year,
+        )
+
+
+def get_working_calendar() -> WorkingCalendar:
+    """The platform's working calendar: holiday data overlaid by the override table.
+
+    Rebuilt when the overrides change (their count and latest change are the fingerprint),
+    so an admin's correction takes effect on the next computation, without a restart.
+    Spans ten years back and five ahead of today.
+    """
+    global _cached
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import CalendarOverride
+    from app.services import clock
+
+    this_year = clock.today().year
+    fingerprint = (
+        this_year,
+        *db.session.execute(
+            select(func.count(), func.max(CalendarOverride.id), func.max(CalendarOverride.created_at))
+        ).one(),
+    )
+    if _cached is None or _cached[0] != fingerprint:
+        overrides = {day: kind for day, kind in db.session.execute(select(CalendarOverride.day, CalendarOverride.kind))}
+        calendar = WorkingCalendar(this_year - 10, this_year + 5, overrides)
+        _cached = (fingerprint, calendar)
+    return _cached[1]

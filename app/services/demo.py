@@ -1,0 +1,305 @@
+"""Demo data: departments, subjects, a thousand records over three years, a few cases, one account per role.
+
+Deterministic (seeded random), so every installation shows the same data. Used by
+``flask --app wsgi seed-demo`` and by the README's run command on first start.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.identifiers import USCC_ALPHABET, complete_id_number, complete_uscc
+from app.models import Case, CaseEvent, CreditRecord, Department, RecordEvent, Subject, Timer, User
+from app.models.enums import (
+    CaseKind,
+    RecordCategory,
+    RecordClass,
+    RecordState,
+    Role,
+    SubjectKind,
+    TimerUnit,
+)
+from app.services import clock
+from app.services.accounts import hash_password
+from app.services.calendar import get_working_calendar
+from app.services.cases import next_case_number
+from app.services.policy import compute_record_dates, get_policy_in_force
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    password: str
+    role: str
+    display_name: str
+
+
+DEMO_ACCOUNTS = (
+    DemoAccount("applicant", "demo-applicant-2026", Role.APPLICANT, "张敏（示范企业联系人）"),
+    DemoAccount("person", "demo-person-2026", Role.APPLICANT, "李强"),
+    DemoAccount("officer", "demo-officer-2026", Role.OFFICER, "王芳（受理专员）"),
+    DemoAccount("supervisor", "demo-supervisor-2026", Role.SUPERVISOR, "赵磊（科长）"),
+    DemoAccount("department", "demo-department-2026", Role.DEPARTMENT, "陈静（市场监管局）"),
+    DemoAccount("admin", "demo-admin-2026", Role.ADMIN, "系统管理员"),
+)
+
+DEPARTMENTS = (
+    ("SAMR-SH", "上海市市场监督管理局", "credit@scjgj.example.gov.cn"),
+    ("TAX-SH", "国家税务总局上海市税务局", "credit@tax.example.gov.cn"),
+    ("EE-SH", "上海市生态环境局", "credit@sthj.example.gov.cn"),
+    ("EM-SH", "上海市应急管理局", "credit@yjglj.example.gov.cn"),
+    ("HRSS-SH", "上海市人力资源和社会保障局", "credit@rsj.example.gov.cn"),
+)
+
+_COMPANY_STEMS = "恒信 华亿 金桥 申达 东方 博远 宏图 新联 瑞丰 安泰 嘉禾 汇通 鑫源 天成 永盛 中和 锦程 康达 长江 浦江".split()
+_COMPANY_TRADES = "贸易 建筑工程 餐饮管理 物流 科技 食品 化工 装饰 医药 环保 电子 服装".split()
+_SURNAMES = "王 李 张 刘 陈 杨 黄 赵 吴 周 徐 孙 马 朱 胡 郭 何 高 林 罗".split()
+_GIVEN = "伟 芳 娜 敏 静 丽 强 磊 军 洋 勇 艳 杰 涛 明 超 秀英 霞 平 刚".split()
+_DISTRICTS = ("310101", "310104", "310105", "310106", "310107", "310110", "310112", "310115")
+
+# (department code, category, sector, sanction kinds, fact, sanction) — what each department decides.
+_DECISIONS = {
+    "SAMR-SH": [
+        (RecordCategory.ADMINISTRATIVE_PENALTY, None, ["fine"], "销售不符合食品安全标准的食品", "罚款人民币二万元，没收违法所得"),
+        (RecordCategory.ADMINISTRATIVE_PENALTY, None, ["warning"], "未按规定公示年度报告", "警告"),
+        (RecordCategory.ABNORMAL_OPERATION_LIST, None, ["listing"], "通过登记的住所无法联系", "列入经营异常名录"),
+        (RecordCategory.ADMINISTRATIVE_PENALTY, "special_equipment", ["fine"], "使用未经定期检验的特种设备", "罚款人民币五万元"),
+        (RecordCategory.SERIOUS_DISHONESTY_LIST, None, ["listing", "business_restricted"], "提交虚假材料取得登记", "列入严重违法失信名单"),
+    ],
+    "TAX-SH": [
+        (RecordCategory.ADMINISTRATIVE_PENALTY, None, ["fine"], "逾期未申报纳税", "罚款人民币二千元"),
+        (RecordCategory.SERIOUS_DISHONESTY_LIST, None, ["listing"], "虚开增值税专用发票", "列入重大税收违法失信主体名单"),
+    ],
+    "EE-SH": [
+        (RecordCategory.ADMINISTRATIVE_PENALTY, None, ["fine"], "超标排放大气污染物", "罚款人民币十万元，责令改正"),
+        (RecordCategory.ADMINISTRATIVE_PENALTY, None, ["fine", "licence_revoked"], "无证排污且拒不改正", "罚款并吊销排污许可证"),
+    ],
+    "EM-SH": [
+        (RecordCategory.ADMINISTRATIVE_PENALTY, "work_safety", ["fine"], "未按规定开展安全生产教育培训", "罚款人民币三万元"),
+        (RecordCategory.ADMINISTRATIVE_PENALTY, "fire", ["fine"], "占用、堵塞消防通道", "罚款人民币一万元"),
+    ],
+    "HRSS-SH": [
+        (RecordCategory.ADMINISTRATIVE_PENALTY, None, ["fine"], "拖欠劳动者工资", "罚款人民币五万元，责令支付"),
+        (RecordCategory.SERIOUS_DISHONESTY_LIST, None, ["listing", "employment_restricted"], "拒不支付劳动报酬情节严重", "列入拖欠农民工工资失信联合惩戒对象名单"),
+    ],
+}
+
+
+class AlreadySeeded(RuntimeError):
+    pass
+
+
+def has_data() -> bool:
+    return bool(db.session.scalar(select(func.count()).select_from(Department)))
+
+
+def seed_demo(subjects: int = 200, records: int = 1000, seed: int = 20261125) -> dict[str, int]:
+    """Load the demo data set in one transaction; refuses if departments already exist."""
+    if has_data():
+        raise AlreadySeeded("the database already holds data; demo data is only loaded into an empty one")
+    rng = random.Random(seed)
+    today = clock.today()
+    policy = get_policy_in_force()
+
+    departments = [Department(code=c, name=n, contact_email=e) for c, n, e in DEPARTMENTS]
+    db.session.add_all(departments)
+
+    people = _make_subjects(rng, subjects, today)
+    db.session.add_all(people)
+    db.session.flush()
+
+    made = _make_records(rng, records, today, policy, departments, people)
+    accounts = _make_accounts(departments, people)
+    cases = _make_cases(accounts, made, policy)
+    db.session.commit()
+    return {
+        "departments": len(departments),
+        "subjects": len(people),
+        "records": len(made),
+        "cases": cases,
+        "accounts": len(accounts),
+    }
+
+
+def _make_subjects(rng: random.Random, n: int, today: date) -> list[Subject]:
+    subjects: list[Subject] = []
+    seen: set[str] = set()
+    n_natural = n * 2 // 5
+    while len(subjects) < n:
+        natural = len(subjects) < n_natural
+        if natural:
+            # Two of the persons are minors: their records must never be published.
+            if len(subjects) < 2:
+                birth = today - timedelta(days=rng.randint(14 * 365, 17 * 365))
+            else:
+                birth = date(rng.randint(1955, 2000), rng.randint(1, 12), rng.randint(1, 28))
+            identifier = complete_id_number(
+                f"{rng.choice(_DISTRICTS)}{birth:%Y%m%d}{rng.randint(0, 999):03d}"
+            )
+            name = rng.choice(_SURNAMES) + rng.choice(_GIVEN)
+            subject = Subject(kind=SubjectKind.NATURAL, identifier=identifier, name=name, birth_date=birth)
+        else:
+            body = "".join(rng.choice(USCC_ALPHABET) for _ in range(9))
+            identifier = complete_uscc(f"91{rng.choice(_DISTRICTS)}{body}")
+            name = f"上海{rng.choice(_COMPANY_STEMS)}{rng.choice(_COMPANY_TRADES)}有限公司"
+            subject = Subject(kind=SubjectKind.LEGAL, identifier=identifier, name=name)
+        if identifier in seen:
+            continue
+        seen.add(identifier)
+        subjects.append(subject)
+    # The demo applicant accounts are bound to the last legal entity and to the third person.
+    subjects[-1].name = "上海示范贸易有限公司"
+    return subjects
+
+
+def _make_records(rng, n, today, policy, departments, subjects) -> list[CreditRecord]:
+    by_code = {d.code: d for d in departments}
+    legal = [s for s in subjects if s.kind == SubjectKind.LEGAL]
+    natural = [s for s in subjects if s.kind == SubjectKind.NATURAL]
+    made: list[CreditRecord] = []
+    serial: dict[str, int] = {}
+    for i in range(n):
+        code = rng.choice(list(_DECISIONS))
+        category, sector, kinds, facts, sanction = rng.choice(_DECISIONS[code])
+        if category == RecordCategory.ABNORMAL_OPERATION_LIST or rng.random() < 0.8:
+            subject = legal[-1] if i % 97 == 0 else rng.choice(legal)
+        else:
+            subject = natural[2] if i % 89 == 0 else rng.choice(natural)
+        if category == RecordCategory.SERIOUS_DISHONESTY_LIST:
+            severity = RecordClass.SERIOUS
+        elif "warning" in kinds:
+            severity = RecordClass.MINOR
+        else:
+            severity = rng.choices([RecordClass.MINOR, RecordClass.GENERAL, RecordClass.SERIOUS], [15, 65, 20])[0]
+        decided = today - timedelta(days=rng.randint(3, 3 * 365))
+        minor_subject = subject.birth_date is not None and _age_on(subject.birth_date, decided) < 18
+        dates = compute_record_dates(
+            policy.body,
+            severity,
+            decided,
+            sector=sector,
+            publish_minor=rng.random() < 0.2,
+            subject_is_minor=minor_subject,
+        )
+        serial[code] = serial.get(code, 0) + 1
+        published_day = get_working_calendar().add_working_days(decided, rng.choice([1, 2, 3, 5, 6, 9]))
+        record = CreditRecord(
+            subject=subject,
+            department=by_code[code],
+            category=category,
+            severity=severity,
+            decision_number=f"沪{code.split('-')[0]}罚〔{decided.year}〕{serial[code]:05d}号",
+            decision_date=decided,
+            facts=facts,
+            sanction=sanction,
+            sanction_kinds=kinds,
+            sector=sector,
+            is_public=dates.is_public,
+            withheld_reason=dates.withheld_reason,
+            publicity_start=dates.publicity_start,
+            shortest_publicity_end=dates.shortest_publicity_end,
+            publicity_end=dates.publicity_end,
+            policy_version=policy.version,
+            published_at=clock.start_of_day(published_day) + timedelta(hours=10),
+        )
+        made.append(record)
+    db.session.add_all(made)
+    db.session.flush()
+
+    events = []
+    for record in made:
+        events.append(
+            RecordEvent(
+                record_id=record.id, seq=1, at=record.published_at, trigger="publish",
+                from_state=None, to_state=RecordState.PUBLISHED, reason="demo data",
+            )
+        )
+        if record.publicity_end < today:
+            # Publicity ended before the demo started: retire it as the expiry job would have.
+            record.state = RecordState.RETIRED
+            record.retired_at = clock.end_of_day(record.publicity_end)
+            events.append(
+                RecordEvent(
+                    record_id=record.id, seq=2, at=record.retired_at, trigger="expire",
+                    from_state=RecordState.PUBLISHED, to_state=RecordState.RETIRED,
+                    reason="publicity period ended",
+                )
+            )
+    db.session.add_all(events)
+    return made
+
+
+def _age_on(birth: date, on: date) -> int:
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def _make_accounts(departments, subjects) -> dict[str, User]:
+    natural = [s for s in subjects if s.kind == SubjectKind.NATURAL]
+    bindings = {
+        "applicant": {"subject": subjects[-1]},
+        "person": {"subject": natural[2]},
+        "department": {"department": departments[0]},
+    }
+    accounts = {}
+    for account in DEMO_ACCOUNTS:
+        user = User(
+            username=account.username,
+            display_name=account.display_name,
+            email=f"{account.username}@demo.example.cn",
+            password_hash=hash_password(account.password),
+            role=account.role,
+            **bindings.get(account.username, {}),
+        )
+        db.session.add(user)
+        accounts[account.username] = user
+    db.session.flush()
+    return accounts
+
+
+def _make_cases(accounts, records, policy) -> int:
+    """A handful of cases at their first step, each with its submission event and SLA timer."""
+    applicant = accounts["applicant"]
+    own = [r for r in records if r.subject_id == applicant.subject_id and r.state == RecordState.PUBLISHED]
+    others = [r for r in records if r.state == RecordState.PUBLISHED and r.subject.kind == SubjectKind.LEGAL]
+    calendar = get_working_calendar()
+    now = clock.now()
+    plans = [
+        (CaseKind.OBJECTION, own[0] if own else others[0], applicant, "对处罚决定认定事实有异议", 3),
+        (CaseKind.REPAIR, own[1] if len(own) > 1 else others[1], applicant, "已履行行政处罚，申请信用修复", 1),
+        (CaseKind.COMPLAINT, own[0] if own else others[0], applicant, "信息提供单位未及时更正信息", 6),
+    ]
+    count = 0
+    for kind, record, user, title, days_ago in plans:
+        submitted = now - timedelta(days=days_ago)
+        sla = 7 if kind == CaseKind.COMPLAINT else 2
+        due_day = calendar.add_working_days(clock.local(submitted).date(), sla)
+        case = Case(
+            number=next_case_number(kind, clock.local(submitted).year),
+            kind=kind,
+            state="submitted",
+            subject_id=user.subject_id,
+            record=record,
+            applicant=user,
+            department=record.department,
+            policy_version=policy.version,
+            title=title,
+            statement=f"{title}。请予核查。",
+            submitted_at=submitted,
+            due_at=clock.end_of_day(due_day),
+        )
+        db.session.add(case)
+        db.session.flush()
+        db.session.add(
+            CaseEvent(case_id=case.id, seq=1, at=submitted, actor_id=user.id, trigger="submit",
+                      from_state=None, to_state="submitted")
+        )
+        db.session.add(
+            Timer(case_id=case.id, step="submitted", unit=TimerUnit.WORKING_DAYS, length=sla,
+                  policy_version=policy.version, started_at=submitted, due_at=case.due_at)
+        )
+        count += 1
+    return count

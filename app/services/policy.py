@@ -1,0 +1,81 @@
+"""The policy in force and what it says about records (DESIGN section 9).
+
+Policies are data in the ``policy`` table. Version 1, the defaults with their legal sources,
+is installed by migration 0002; admins add later versions with an effective date.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Policy
+from app.models.enums import RecordClass
+from app.services import clock
+from app.services.calendar import end_of_period
+
+
+class NoPolicy(RuntimeError):
+    """No policy version is in force on the given day: the database was not migrated."""
+
+
+def get_policy_in_force(on: date | None = None) -> Policy:
+    on = on or clock.today()
+    policy = db.session.scalar(
+        select(Policy)
+        .where(Policy.effective_from <= on)
+        .order_by(Policy.effective_from.desc(), Policy.version.desc())
+        .limit(1)
+    )
+    if policy is None:
+        raise NoPolicy(f"no policy in force on {on.isoformat()}; run the migrations")
+    return policy
+
+
+@dataclass(frozen=True)
+class RecordDates:
+    publicity_start: date
+    shortest_publicity_end: date
+    publicity_end: date
+    is_public: bool
+    withheld_reason: str | None
+
+
+def compute_record_dates(
+    body: dict,
+    severity: str,
+    decision_date: date,
+    *,
+    sector: str | None = None,
+    publish_minor: bool = False,
+    subject_is_minor: bool = False,
+) -> RecordDates:
+    """The three dates of a record, and whether it may be public, under one policy version.
+
+    Periods start on the decision date (认定之日). Records decided before the policy's
+    legacy cut-off keep the legacy periods (3 years; 3 months before repair, 1 year in the
+    listed sectors).
+    """
+    classes = body["record_classes"]
+    rule = classes[severity]
+    legacy = body.get("legacy")
+    if legacy and decision_date < date.fromisoformat(legacy["decided_before"]):
+        shortest = legacy["shortest_publicity_by_sector"].get(sector or "", legacy["shortest_publicity"])
+        longest = legacy["publicity"]
+    else:
+        shortest, longest = rule["shortest_publicity"], rule["publicity"]
+
+    withheld_reason = None
+    if subject_is_minor:
+        withheld_reason = "minor_subject"
+    elif severity == RecordClass.MINOR and not rule["published"] and not publish_minor:
+        withheld_reason = "minor_offence"
+    return RecordDates(
+        publicity_start=decision_date,
+        shortest_publicity_end=end_of_period(decision_date, shortest),
+        publicity_end=end_of_period(decision_date, longest),
+        is_public=withheld_reason is None,
+        withheld_reason=withheld_reason,
+    )

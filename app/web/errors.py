@@ -1,0 +1,79 @@
+"""Error pages in the user's language, and the mapping of domain errors to status codes."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+from app.errors import DomainError
+from app.extensions import db
+
+
+def _titles() -> dict[int, str]:
+    return {
+        400: _("The request could not be understood"),
+        401: _("Please sign in"),
+        403: _("You may not open this page"),
+        404: _("Page not found"),
+        405: _("This action is not allowed here"),
+        409: _("Someone else changed this in the meantime"),
+        413: _("The upload is too large"),
+        422: _("Some input is not valid"),
+        429: _("Too many attempts"),
+        500: _("Something went wrong on our side"),
+        501: _("Not built yet"),
+    }
+
+
+def _explanations() -> dict[int, str]:
+    return {
+        400: _("The request was malformed. Please go back and try again."),
+        403: _("Your account does not have access to this page."),
+        404: _("The page or object does not exist, or you may not see it."),
+        405: _("This address does not accept that kind of request."),
+        409: _("The page you saw is out of date. Reload it, check the changes and try again."),
+        413: _("Files may be at most 20 MB in all."),
+        500: _("The error has been logged. Nothing you submitted before this was lost. Please try again later."),
+    }
+
+
+def _render(status: int, detail: str | None = None):
+    title = _titles().get(status, _("Error"))
+    detail = detail or _explanations().get(status, "")
+    if request.blueprint == "api" or request.accept_mimetypes.best == "application/problem+json":
+        response = jsonify(type="about:blank", title=title, status=status, detail=detail)
+        response.mimetype = "application/problem+json"
+        return response, status
+    return render_template("error.html", status=status, title=title, detail=detail), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return _render(
+            400,
+            _("The form has expired or did not come from this site (missing security token). "
+              "Please reload the page and submit it again."),
+        )
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        db.session.rollback()
+        return _render(error.status, str(error) if error.message is not None else None)
+
+    @app.errorhandler(StaleDataError)
+    def stale(error: StaleDataError):
+        db.session.rollback()
+        return _render(409)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return _render(error.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        db.session.rollback()
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return _render(500)

@@ -1,0 +1,42 @@
+"""Jinja filters: local time, masked identifiers, labels of the domain vocabularies."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Flask
+from flask_babel import format_date, format_datetime
+from flask_login import current_user
+
+from app.identifiers import mask
+from app.models.enums import Role
+from app.services import clock
+from app.web import labels
+
+
+def localtime(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    if value is None:
+        return ""
+    return format_datetime(clock.local(value), fmt)
+
+
+def day(value: date | None) -> str:
+    return "" if value is None else format_date(value, "yyyy-MM-dd")
+
+
+def identifier_for_viewer(subject) -> str:
+    """A natural person's number in full only to that person and to platform staff."""
+    user = current_user
+    if user.is_authenticated and (
+        user.role in (Role.OFFICER, Role.SUPERVISOR, Role.ADMIN)
+        or (user.role == Role.APPLICANT and user.subject_id == subject.id)
+    ):
+        return subject.identifier
+    return mask(subject.identifier, subject.kind)
+
+
+def register(app: Flask) -> None:
+    app.add_template_filter(localtime, "localtime")
+    app.add_template_filter(day, "day")
+    app.add_template_filter(mask, "mask_identifier")
+    app.add_template_global(identifier_for_viewer)
+    app.add_template_global(labels.label, "label")

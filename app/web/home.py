@@ -1,0 +1,39 @@
+"""Where each role lands after signing in."""
+from __future__ import annotations
+
+from flask import render_template
+from flask_babel import lazy_gettext as _l
+
+from app.models.enums import Role
+
+HOME_ENDPOINTS = {
+    Role.APPLICANT: "portal.home",
+    Role.OFFICER: "desk.home",
+    Role.SUPERVISOR: "desk.dashboard",
+    Role.DEPARTMENT: "dept.home",
+    Role.ADMIN: "admin.home",
+}
+
+
+def home_endpoint(user) -> str:
+    return HOME_ENDPOINTS.get(user.role, "public.index")
+
+
+# What each unfinished page will do, shown on the page itself (and listed in the README).
+NOT_BUILT = {
+    "public_query": _l("Public query of a subject's records in publicity, with the \"under objection\" mark."),
+    "submit_objection": _l("Submitting an objection about one of your records, with evidence files."),
+    "submit_repair": _l("Applying for credit repair, with the eligibility check shown before submission."),
+    "submit_complaint": _l("Filing a complaint about a record, a department or the handling of a case."),
+    "case_page": _l("The case page: timeline, deadlines, actions allowed now, decision and reasons."),
+    "queues": _l("Deadline-ordered queues with filters, claiming, assignment and bulk actions."),
+    "dashboard_charts": _l("SLA compliance charts per workflow, step and department, with CSV export."),
+    "referrals": _l("Answering referrals: record correct, corrected fields, or revoke, with reasons and files."),
+    "record_entry": _l("Entering records by hand and importing them from CSV or XLSX."),
+    "admin_users": _l("Managing users, departments, API keys, policy versions and the working-day calendar."),
+}
+
+
+def render_not_built(feature: str):
+    """The honest page for a feature that is planned but not built: status 501."""
+    return render_template("not_built.html", description=NOT_BUILT[feature]), 501

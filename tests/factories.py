@@ -1,0 +1,104 @@
+"""Plain factory functions with keyword defaults. Each flushes, none commits."""
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+from app.extensions import db
+from app.identifiers import complete_id_number, complete_uscc
+from app.models import CreditRecord, Department, Subject, User
+from app.models.enums import RecordCategory, RecordClass, Role, SubjectKind
+from app.services.accounts import hash_password
+from app.services.policy import compute_record_dates, get_policy_in_force
+
+_seq = itertools.count(1)
+PASSWORD = "correct horse battery"
+_HASH = None
+
+
+def _password_hash(password: str) -> str:
+    # Hashing with argon2 takes ~50 ms; tests reuse one hash for the common password.
+    global _HASH
+    if password != PASSWORD:
+        return hash_password(password)
+    if _HASH is None:
+        _HASH = hash_password(PASSWORD)
+    return _HASH
+
+
+def make_department(**kw) -> Department:
+    n = next(_seq)
+    department = Department(**{"code": f"DEPT-{n}", "name": f"测试部门{n}", **kw})
+    db.session.add(department)
+    db.session.flush()
+    return department
+
+
+def uscc(n: int | None = None) -> str:
+    n = next(_seq) if n is None else n
+    return complete_uscc(f"913101{n:011d}")
+
+
+def id_number(n: int | None = None, birth: str = "19800101") -> str:
+    n = next(_seq) if n is None else n
+    return complete_id_number(f"310101{birth}{n % 1000:03d}")
+
+
+def make_subject(kind: str = SubjectKind.LEGAL, **kw) -> Subject:
+    if "identifier" not in kw:
+        kw["identifier"] = uscc() if kind == SubjectKind.LEGAL else id_number()
+    if kind == SubjectKind.NATURAL and "birth_date" not in kw:
+        ident = kw["identifier"]
+        kw["birth_date"] = date(int(ident[6:10]), int(ident[10:12]), int(ident[12:14]))
+    subject = Subject(kind=kind, **{"name": f"测试主体{next(_seq)}", **kw})
+    db.session.add(subject)
+    db.session.flush()
+    return subject
+
+
+def make_user(role: str = Role.OFFICER, password: str = PASSWORD, **kw) -> User:
+    n = next(_seq)
+    if role == Role.APPLICANT and "subject" not in kw and "subject_id" not in kw:
+        kw["subject"] = make_subject()
+    if role == Role.DEPARTMENT and "department" not in kw and "department_id" not in kw:
+        kw["department"] = make_department()
+    user = User(
+        role=role,
+        password_hash=_password_hash(password),
+        **{"username": f"{role}{n}", "display_name": f"{role} {n}", **kw},
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def make_record(subject: Subject | None = None, department: Department | None = None, **kw) -> CreditRecord:
+    subject = subject or make_subject()
+    department = department or make_department()
+    severity = kw.pop("severity", RecordClass.GENERAL)
+    decided = kw.pop("decision_date", date(2026, 6, 1))
+    policy = get_policy_in_force()
+    dates = compute_record_dates(policy.body, severity, decided)
+    record = CreditRecord(
+        subject=subject,
+        department=department,
+        severity=severity,
+        decision_date=decided,
+        publicity_start=dates.publicity_start,
+        shortest_publicity_end=dates.shortest_publicity_end,
+        publicity_end=dates.publicity_end,
+        is_public=dates.is_public,
+        withheld_reason=dates.withheld_reason,
+        policy_version=policy.version,
+        **{
+            "category": RecordCategory.ADMINISTRATIVE_PENALTY,
+            "decision_number": f"测罚〔2026〕{next(_seq)}号",
+            "facts": "测试事实",
+            "sanction": "罚款",
+            "sanction_kinds": ["fine"],
+            **kw,
+        },
+    )
+    db.session.add(record)
+    db.session.flush()
+    return record
