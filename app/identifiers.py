@@ -25,8 +25,11 @@ _USCC_WEIGHTS = [pow(3, i, 31) for i in range(17)]
 _ID_WEIGHTS = [pow(2, 17 - i, 11) for i in range(17)]
 _ID_CHECK = "10X98765432"
 
-# Anything shaped like an identity number, for scrubbing free text (logs, exports).
-ID_NUMBER_PATTERN = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[0-9Xx])(?![0-9A-Za-z])")
+# Anything shaped like an identity number (six digits, a plausible birth date, four more),
+# for scrubbing free text (logs, exports).
+ID_NUMBER_PATTERN = re.compile(
+    r"(?<!\d)(\d{6})((?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))(\d{3}[0-9Xx])(?!\d)"
+)
 
 
 class InvalidIdentifier(ValueError):
@@ -113,23 +116,30 @@ def validate_id_number(raw: str) -> Identifier:
 
 
 def validate(raw: str, kind: str | None = None) -> Identifier:
-    """Validate an identifier of the given kind, or guess the kind from its shape."""
+    """Validate an identifier of the given kind, or tell the kind from its shape.
+
+    Without a kind, anything shaped like an identity number (17 digits with a real birth date,
+    then a digit or X) is judged as one and never retried as a credit code: otherwise a
+    mistyped identity number would pass, one time in 31, as a valid code, and be shown unmasked.
+    """
     if kind == "legal":
         return validate_uscc(raw)
     if kind == "natural":
         return validate_id_number(raw)
     value = normalise(raw)
-    if value[:17].isdigit() and len(value) == 18 and value[6:8] in ("19", "20"):
-        try:
-            return validate_id_number(value)
-        except InvalidIdentifier:
-            pass  # could still be a code made of digits; report as one below if that fails too
+    if _looks_like_id_number(value):
+        return validate_id_number(value)
+    return validate_uscc(value)
+
+
+def _looks_like_id_number(value: str) -> bool:
+    if len(value) != 18 or not value[:17].isdigit() or value[17] not in "0123456789X":
+        return False
     try:
-        return validate_uscc(value)
-    except InvalidIdentifier:
-        if value[:17].isdigit():
-            return validate_id_number(value)
-        raise
+        date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        return False
+    return True
 
 
 def mask(identifier: str, kind: str) -> str:

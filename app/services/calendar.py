@@ -140,6 +140,8 @@ class WorkingCalendar:
 
     def working_days_between(self, start: date, end: date) -> int:
         """Working days after ``start`` up to and including ``end`` (0 if end <= start)."""
+        self._check_span(start)
+        self._check_span(end)
         if end <= start:
             return 0
         return bisect.bisect_right(self._ordinals, end.toordinal()) - bisect.bisect_right(

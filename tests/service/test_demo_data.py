@@ -1,0 +1,96 @@
+"""The demo data set is realistic: valid identifiers, records in every phase, minors withheld."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from app import identifiers
+from app.models import Case, CaseEvent, CreditRecord, Department, RecordEvent, Subject, User
+from app.models.enums import RecordClass, RecordState, Role
+from app.services import clock
+from app.services.accounts import check_password
+from app.services.demo import DEMO_ACCOUNTS, AlreadySeeded, seed_demo
+
+
+@pytest.fixture
+def seeded(db):
+    with clock.frozen_clock(datetime(2026, 11, 25, 9, 0)):
+        counts = seed_demo()
+    return counts
+
+
+def test_counts(seeded, db):
+    assert seeded["departments"] >= 3 and seeded["subjects"] == 200 and seeded["records"] == 1000
+    assert db.session.scalar(select(func.count()).select_from(CreditRecord)) == 1000
+
+
+def test_every_identifier_is_valid(seeded, db):
+    kinds = set()
+    for subject in db.session.scalars(select(Subject)):
+        parsed = identifiers.validate(subject.identifier, subject.kind)
+        kinds.add(parsed.kind)
+    assert kinds == {"legal", "natural"}
+
+
+def test_records_cover_every_phase(seeded, db):
+    today = datetime(2026, 11, 25).date()
+    records = db.session.scalars(select(CreditRecord)).all()
+    assert {r.severity for r in records} == set(RecordClass)
+    retired = [r for r in records if r.state == RecordState.RETIRED]
+    in_publicity = [r for r in records if r.state == RecordState.PUBLISHED]
+    repairable = [r for r in in_publicity if r.shortest_publicity_end < today]
+    fresh = [r for r in in_publicity if r.shortest_publicity_end >= today]
+    assert retired and repairable and fresh
+    assert all(r.publicity_end < today for r in retired)
+    assert all(r.publicity_end >= today for r in in_publicity)
+    decided = sorted(r.decision_date for r in records)
+    assert (decided[-1] - decided[0]).days > 2 * 365
+
+
+def test_records_of_minors_are_never_public(seeded, db):
+    minors = [
+        r
+        for r in db.session.scalars(select(CreditRecord).join(Subject).where(Subject.birth_date.is_not(None)))
+        if (r.decision_date.year - r.subject.birth_date.year) < 17
+    ]
+    assert minors, "the demo set should contain records about minors"
+    assert all(not r.is_public and r.withheld_reason == "minor_subject" for r in minors)
+
+
+def test_each_record_has_its_history(seeded, db):
+    events = db.session.scalar(select(func.count()).select_from(RecordEvent))
+    retired = db.session.scalar(
+        select(func.count()).select_from(CreditRecord).where(CreditRecord.state == RecordState.RETIRED)
+    )
+    assert events == 1000 + retired
+
+
+def test_one_account_per_role_with_its_password(seeded, db):
+    users = {u.username: u for u in db.session.scalars(select(User))}
+    assert {u.role for u in users.values()} == set(Role)
+    for account in DEMO_ACCOUNTS:
+        assert check_password(users[account.username], account.password)
+    own = db.session.scalar(
+        select(func.count()).select_from(CreditRecord).where(CreditRecord.subject_id == users["applicant"].subject_id)
+    )
+    assert own >= 3  # the demo applicant has something to look at
+
+
+def test_cases_have_numbers_events_and_deadlines(seeded, db):
+    cases = db.session.scalars(select(Case)).all()
+    assert len({c.kind for c in cases}) == 3
+    for case in cases:
+        assert case.number[:2] in ("YY", "TS", "XF")
+        assert case.due_at is not None and case.due_at > case.submitted_at
+        assert db.session.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == case.id)) == 1
+
+
+def test_refuses_to_seed_twice(seeded):
+    with pytest.raises(AlreadySeeded):
+        seed_demo()
+
+
+def test_departments_have_contacts(seeded, db):
+    assert all(d.contact_email for d in db.session.scalars(select(Department)))
