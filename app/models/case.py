@@ -11,7 +11,7 @@ from app.models.enums import AttachmentPurpose, CaseKind, TimerStatus, TimerUnit
 from app.models.events import EventColumns
 from app.models.org import Department, Subject, User
 from app.models.record import CreditRecord
-from app.services import clock
+from app.services.clock import now as _now
 
 
 class Case(Base):
@@ -50,8 +50,8 @@ class Case(Base):
     due_at: Mapped[datetime | None]
 
     version: Mapped[int] = mapped_column(default=1, server_default="1")
-    submitted_at: Mapped[datetime] = mapped_column(default=clock.now)
-    updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
+    submitted_at: Mapped[datetime] = mapped_column(default=_now)
+    updated_at: Mapped[datetime] = mapped_column(default=_now, onupdate=_now)
     closed_at: Mapped[datetime | None]
 
     subject: Mapped[Subject] = relationship()
@@ -102,15 +102,15 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(String(50))
     size_bytes: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
 
 
 class Timer(Base):
-    """The SLA clock of one step of a case.
+    """One SLA clock of a case (see ``workflows``: each state says which clocks run in it).
 
     A running timer has a deadline. A paused one (waiting for the applicant's supplement)
     keeps the units it had left, so the clock resumes where it stopped even if the policy
-    changes meanwhile.
+    changes meanwhile. ``extended`` counts the documented extensions granted.
     """
 
     __tablename__ = "timer"
@@ -129,17 +129,18 @@ class Timer(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
-    step: Mapped[str] = mapped_column(String(30))  # the workflow state the SLA belongs to
+    clock: Mapped[str] = mapped_column(String(30))  # the workflow's clock, e.g. "accept", "overall"
     unit: Mapped[str] = mapped_column(String(2))
     length: Mapped[int]
     policy_version: Mapped[int] = mapped_column(ForeignKey("policy.version"))
     status: Mapped[str] = mapped_column(String(10), default=TimerStatus.RUNNING)
-    started_at: Mapped[datetime] = mapped_column(default=clock.now)
+    started_at: Mapped[datetime] = mapped_column(default=_now)
     due_at: Mapped[datetime | None]
     paused_at: Mapped[datetime | None]
     remaining: Mapped[int | None]
     stopped_at: Mapped[datetime | None]
     due_soon_at: Mapped[datetime | None]  # when the due-soon reminder went out
     breached_at: Mapped[datetime | None]  # when the sweep found it past its deadline
+    extended: Mapped[int] = mapped_column(default=0, server_default="0")
 
     case: Mapped[Case] = relationship()

@@ -13,20 +13,19 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.identifiers import USCC_ALPHABET, complete_id_number, complete_uscc
-from app.models import Case, CaseEvent, CreditRecord, Department, RecordEvent, Subject, Timer, User
+from app.models import CreditRecord, Department, RecordEvent, Subject, User
 from app.models.enums import (
+    AttachmentPurpose,
     CaseKind,
     RecordCategory,
     RecordClass,
     RecordState,
     Role,
     SubjectKind,
-    TimerUnit,
 )
-from app.services import clock
+from app.services import cases, clock, files
 from app.services.accounts import hash_password
 from app.services.calendar import get_working_calendar
-from app.services.cases import next_case_number
 from app.services.policy import compute_record_dates, get_policy_in_force
 
 
@@ -114,13 +113,14 @@ def seed_demo(subjects: int = 200, records: int = 1000, seed: int = 20261125) ->
 
     made = _make_records(rng, records, today, policy, departments, people)
     accounts = _make_accounts(departments, people)
-    cases = _make_cases(accounts, made, policy)
+    db.session.flush()
+    n_cases = _make_cases(accounts, made)
     db.session.commit()
     return {
         "departments": len(departments),
         "subjects": len(people),
         "records": len(made),
-        "cases": cases,
+        "cases": n_cases,
         "accounts": len(accounts),
     }
 
@@ -163,7 +163,8 @@ def _make_records(rng, n, today, policy, departments, subjects) -> list[CreditRe
     made: list[CreditRecord] = []
     serial: dict[str, int] = {}
     for i in range(n):
-        code = rng.choice(list(_DECISIONS))
+        # Every 194th record is the demo company's, decided by the demo department's bureau.
+        code = "SAMR-SH" if i % 194 == 0 else rng.choice(list(_DECISIONS))
         category, sector, kinds, facts, sanction = rng.choice(_DECISIONS[code])
         if category == RecordCategory.ABNORMAL_OPERATION_LIST or rng.random() < 0.8:
             subject = legal[-1] if i % 97 == 0 else rng.choice(legal)
@@ -260,46 +261,86 @@ def _make_accounts(departments, subjects) -> dict[str, User]:
     return accounts
 
 
-def _make_cases(accounts, records, policy) -> int:
-    """A handful of cases at their first step, each with its submission event and SLA timer."""
-    applicant = accounts["applicant"]
+# A one-page PDF, enough to stand for evidence in the demo.
+DEMO_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def _make_cases(accounts, records) -> int:
+    """Cases in different states, each driven through the workflow services as a user would.
+
+    The clock is set back for each step so the history and the deadlines look lived-in: one
+    objection is overdue at its department, one went all the way to a revocation.
+    """
+    db.session.commit()  # the cases service commits per step; start from a committed base
+    applicant, person = accounts["applicant"], accounts["person"]
+    officer, department = accounts["officer"], accounts["department"]
+    today = clock.today()
     own = [r for r in records if r.subject_id == applicant.subject_id and r.state == RecordState.PUBLISHED]
-    others = [r for r in records if r.state == RecordState.PUBLISHED and r.subject.kind == SubjectKind.LEGAL]
-    calendar = get_working_calendar()
-    now = clock.now()
-    plans = [
-        (CaseKind.OBJECTION, own[0] if own else others[0], applicant, "对处罚决定认定事实有异议", 3),
-        (CaseKind.REPAIR, own[1] if len(own) > 1 else others[1], applicant, "已履行行政处罚，申请信用修复", 1),
-        (CaseKind.COMPLAINT, own[0] if own else others[0], applicant, "信息提供单位未及时更正信息", 6),
+    repairable = [
+        r for r in own
+        if r.shortest_publicity_end < today - timedelta(days=30)
+        and not set(r.sanction_kinds) & {"licence_revoked", "business_restricted", "employment_restricted"}
     ]
-    count = 0
-    for kind, record, user, title, days_ago in plans:
-        submitted = now - timedelta(days=days_ago)
-        sla = 7 if kind == CaseKind.COMPLAINT else 2
-        due_day = calendar.add_working_days(clock.local(submitted).date(), sla)
-        case = Case(
-            number=next_case_number(kind, clock.local(submitted).year),
-            kind=kind,
-            state="submitted",
-            subject_id=user.subject_id,
-            record=record,
-            applicant=user,
-            department=record.department,
-            policy_version=policy.version,
-            title=title,
-            statement=f"{title}。请予核查。",
-            submitted_at=submitted,
-            due_at=clock.end_of_day(due_day),
-        )
-        db.session.add(case)
-        db.session.flush()
-        db.session.add(
-            CaseEvent(case_id=case.id, seq=1, at=submitted, actor_id=user.id, trigger="submit",
-                      from_state=None, to_state="submitted")
-        )
-        db.session.add(
-            Timer(case_id=case.id, step="submitted", unit=TimerUnit.WORKING_DAYS, length=sla,
-                  policy_version=policy.version, started_at=submitted, due_at=case.due_at)
-        )
-        count += 1
-    return count
+    objectable = [r for r in own if r not in repairable[:2]]
+    # The full objection runs at the demo department, so its user can see the referral.
+    objectable.sort(key=lambda r: r.department_id != department.department_id)
+    objectable = objectable[1:] + objectable[:1]
+    theirs = [r for r in records if r.subject_id == person.subject_id and r.state == RecordState.PUBLISHED]
+    made = 0
+
+    def at(days_ago: int, hour: int = 10):
+        moment = clock.local(clock.now()) - timedelta(days=days_ago)
+        return clock.frozen_clock(moment.replace(hour=hour, minute=0, second=0, microsecond=0))
+
+    def submit(days_ago, user, kind, record, title, uploads=()):
+        with at(days_ago):
+            return cases.submit_case(
+                user, cases.Submission(kind=kind, title=title, statement=f"{title}。请予核查。",
+                                       record_id=record.id if record else None, uploads=list(uploads)),
+            )
+
+    def act(days_ago, case, trigger, user, reason=None, **extra):
+        with at(days_ago, hour=15):
+            return cases.transition_case(case.id, cases.Action(trigger, case.version, reason, **extra), user)
+
+    if len(objectable) > 1:
+        submit(1, applicant, CaseKind.OBJECTION, objectable[0], "处罚决定认定的违法事实有误")
+        made += 1
+    if len(objectable) > 2:
+        case = submit(12, applicant, CaseKind.OBJECTION, objectable[1], "处罚金额与决定书不一致")
+        act(11, case, "accept", officer)
+        act(10, case, "refer", officer)
+        made += 1
+    if objectable and objectable[-1].department_id == department.department_id:
+        case = submit(26, applicant, CaseKind.OBJECTION, objectable[-1], "该处罚决定已被行政复议撤销")
+        act(25, case, "accept", officer)
+        act(24, case, "refer", officer)
+        act(20, case, "reply", department, "经核查，该处罚决定已于复议程序中撤销，请予撤销公示。")
+        act(19, case, "decide_revoke", officer, "认定单位确认原处罚决定已撤销，撤销该失信信息公示。")
+        act(18, case, "close", officer)
+        made += 1
+    proofs = [
+        files.Upload(AttachmentPurpose.OBLIGATION_PROOF, "罚款缴纳凭证.pdf", DEMO_PDF),
+        files.Upload(AttachmentPurpose.CREDIT_COMMITMENT, "信用承诺书.pdf", DEMO_PDF),
+    ]
+    if repairable:
+        submit(2, applicant, CaseKind.REPAIR, repairable[0], "已履行行政处罚义务，申请信用修复", proofs)
+        made += 1
+    if len(repairable) > 1:
+        case = submit(6, applicant, CaseKind.REPAIR, repairable[1], "已完成整改，申请信用修复", proofs)
+        act(5, case, "request_supplement", officer, "请补充整改完成的现场照片。")
+        made += 1
+    if own:
+        case = submit(4, applicant, CaseKind.COMPLAINT, own[0], "认定单位未及时答复更正申请")
+        act(3, case, "accept", officer)
+        act(3, case, "assign", officer, assignee_id=officer.id)
+        made += 1
+    if theirs:
+        submit(0, person, CaseKind.OBJECTION, theirs[0], "本人从未从事该经营活动")
+        made += 1
+    return made

@@ -79,3 +79,30 @@ def compute_record_dates(
         is_public=withheld_reason is None,
         withheld_reason=withheld_reason,
     )
+
+
+def get_policy(version: int) -> Policy:
+    policy = db.session.scalar(select(Policy).where(Policy.version == version))
+    if policy is None:
+        raise NoPolicy(f"policy version {version} does not exist")
+    return policy
+
+
+@dataclass(frozen=True)
+class ClockRule:
+    unit: str  # "wd" (working days) or "cd" (calendar days)
+    length: int
+    extension: int = 0  # the one documented extension, in the same unit
+    restart_on_resume: bool = False
+
+
+def clock_rule(body: dict, workflow: str, clock_name: str) -> ClockRule:
+    """The length of one SLA clock under a policy version."""
+    spec = body["sla"][workflow][clock_name]
+    unit = "wd" if "wd" in spec else "cd"
+    return ClockRule(
+        unit=unit,
+        length=int(spec[unit]),
+        extension=int(spec.get("extension", 0)),
+        restart_on_resume=spec.get("on_resume") == "restart",
+    )

@@ -38,26 +38,27 @@ BODY = {
     "never_repairable_sanctions": ["licence_revoked", "business_restricted", "employment_restricted"],
     "publication_deadline": {"wd": 7},
     "retention_after_retirement": "5y",
+    # Each workflow's clocks (see workflows/): wd = working days, cd = calendar days.
     "sla": {
         "objection": {
-            "submitted": {"wd": 2},
-            "accepted": {"wd": 2},
-            "referred": {"wd": 5, "hard_limit_wd": 10},
+            "accept": {"wd": 2},
+            "refer": {"wd": 2},
+            "verify": {"wd": 5},
+            "verify_limit": {"wd": 10},
             "overall": {"cd": 20},
-            "revocation_withdrawn": {"wd": 3},
-        },
-        "complaint": {
-            "submitted": {"wd": 7},
-            "overall_after_acceptance": {"cd": 30},
-            "reopen_window": {"cd": 15},
+            "supplement": {"wd": 10},
         },
         "repair": {
-            "submitted": {"wd": 2},
-            "awaiting_department": {"wd": 5},
-            "overall": {"wd": 10},
-            "notify_after_approval": {"wd": 3},
+            "accept": {"wd": 2},
+            "department_opinion": {"wd": 5},
+            "overall": {"wd": 10, "extension": 10},
+            "supplement": {"wd": 10},
         },
-        "supplement_lapses_after": {"wd": 10},
+        "complaint": {
+            "accept": {"wd": 7},
+            "reply": {"cd": 30},
+            "reopen_window": {"cd": 15},
+        },
     },
     "repair": {"bar_after_fraud": "1y"},
     "reminders": {

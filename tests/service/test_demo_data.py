@@ -60,11 +60,18 @@ def test_records_of_minors_are_never_public(seeded, db):
 
 
 def test_each_record_has_its_history(seeded, db):
-    events = db.session.scalar(select(func.count()).select_from(RecordEvent))
-    retired = db.session.scalar(
-        select(func.count()).select_from(CreditRecord).where(CreditRecord.state == RecordState.RETIRED)
-    )
-    assert events == 1000 + retired
+    from workflows import RECORD
+
+    for record in db.session.scalars(select(CreditRecord)):
+        events = db.session.scalars(
+            select(RecordEvent).where(RecordEvent.record_id == record.id).order_by(RecordEvent.seq)
+        ).all()
+        assert events[0].trigger == "publish"
+        state = events[0].to_state
+        for event in events[1:]:
+            assert RECORD.find(state, event.trigger).dest == event.to_state
+            state = event.to_state
+        assert state == record.state
 
 
 def test_one_account_per_role_with_its_password(seeded, db):
@@ -78,13 +85,25 @@ def test_one_account_per_role_with_its_password(seeded, db):
     assert own >= 3  # the demo applicant has something to look at
 
 
-def test_cases_have_numbers_events_and_deadlines(seeded, db):
+def test_cases_in_several_states_with_their_history(seeded, db):
+    from app.models.enums import IN_PUBLICITY
+    from app.services.sla import open_timers
+    from workflows import CASE_WORKFLOWS
+
     cases = db.session.scalars(select(Case)).all()
     assert len({c.kind for c in cases}) == 3
+    assert len({(c.kind, c.state) for c in cases}) >= 6
     for case in cases:
         assert case.number[:2] in ("YY", "TS", "XF")
-        assert case.due_at is not None and case.due_at > case.submitted_at
-        assert db.session.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == case.id)) == 1
+        events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)).all()
+        assert events[0].trigger == "submit" and events[-1].to_state == case.state
+        state = CASE_WORKFLOWS[case.kind].state(case.state)
+        assert (case.due_at is not None) == bool(state.clocks) and not state.pauses or case.due_at is not None
+        assert bool(open_timers(case)) == bool(state.clocks)
+    revoked = [c for c in cases if c.outcome == "revoke"]
+    assert revoked and revoked[0].record.state == RecordState.REVOKED
+    referred = [c for c in cases if c.state == "referred"]
+    assert referred and referred[0].record.under_objection and referred[0].record.state in IN_PUBLICITY
 
 
 def test_refuses_to_seed_twice(seeded):
