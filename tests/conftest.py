@@ -22,6 +22,7 @@ from app.services import clock
 from config import _normalise_db_url
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def pytest_report_header(config):
@@ -55,7 +56,7 @@ def app(database_url, tmp_path_factory):
         }
     )
     with app.app_context():
-        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+        upgrade(directory=str(MIGRATIONS))
     yield app
     with app.app_context():
         _db.engine.dispose()
@@ -129,3 +130,42 @@ def frozen(request):
 @pytest.fixture
 def is_postgres(database_url) -> bool:
     return database_url.startswith("postgresql")
+
+
+@pytest.fixture
+def throwaway_database(database_url, tmp_path):
+    """The URL of an empty database of the same kind as the suite's, dropped afterwards.
+
+    For tests that need real commits seen by several connections (concurrency, migrations),
+    which the rolled-back ``db`` fixture cannot give.
+    """
+    import uuid
+
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'throwaway.sqlite3'}"
+        return
+    name = f"casedesk_tmp_{uuid.uuid4().hex[:10]}"
+    server = sa.engine.make_url(database_url)
+    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture
+def committed_app(throwaway_database, tmp_path):
+    """A migrated application on a throw-away database, where services really commit."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": throwaway_database, "UPLOAD_DIR": str(tmp_path / "uploads")})
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS))
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            _db.session.remove()
+            _db.engine.dispose()

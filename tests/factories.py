@@ -102,3 +102,39 @@ def make_record(subject: Subject | None = None, department: Department | None = 
     db.session.add(record)
     db.session.flush()
     return record
+
+
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+
+def repair_uploads():
+    from app.models.enums import AttachmentPurpose
+    from app.services.files import Upload
+
+    return [
+        Upload(AttachmentPurpose.OBLIGATION_PROOF, "proof.pdf", PDF),
+        Upload(AttachmentPurpose.CREDIT_COMMITMENT, "commitment.pdf", PDF),
+    ]
+
+
+def submit(applicant, kind, record=None, uploads=None, **kw):
+    from app.services.cases import Submission, submit_case
+
+    return submit_case(
+        applicant,
+        Submission(
+            kind=kind,
+            title=kw.pop("title", "测试申请"),
+            statement=kw.pop("statement", "测试陈述"),
+            record_id=record.id if record else None,
+            uploads=uploads or [],
+            **kw,
+        ),
+    )
+
+
+def act(case, trigger, actor, reason="理由", **kw):
+    """Fire a trigger on the version of the case the actor sees now."""
+    from app.services.cases import Action, transition_case
+
+    return transition_case(case.id, Action(trigger, case.version, reason, **kw), actor)

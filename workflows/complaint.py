@@ -27,7 +27,7 @@ COMPLAINT = Workflow(
         transition("assign", "accepted", "assigned", STAFF, effects=["assign_handler"]),
         transition("respond", "assigned", "responded", (*STAFF, DEPARTMENT), guards=["is_handler"], reason=True),
         transition("reopen", "responded", "assigned", APPLICANT,
-                   guards=["is_applicant", "not_reopened_before"], reason=True),
+                   guards=["is_applicant", "not_reopened_before", "reopen_window_open"], reason=True),
         transition("close", "responded", "closed", (APPLICANT, SYSTEM)),
         transition("withdraw", ("submitted", "accepted", "assigned"), "withdrawn", APPLICANT, guards=["is_applicant"]),
     ),

@@ -228,6 +228,8 @@ class Workflow:
 
     def mermaid(self, current: str | None = None) -> str:
         """The workflow as a Mermaid state diagram, optionally with the current state marked."""
+        if current is not None:
+            self.state(current)  # refuses an unknown state
         lines = ["stateDiagram-v2", f"    [*] --> {self.initial}"]
         for t in self.transitions:
             for source in t.source:

@@ -33,7 +33,8 @@ OBJECTION = Workflow(
                    guards=["record_in_publicity"], effects=["mark_under_objection"]),
         transition("not_accept", "submitted", "not_accepted", STAFF, reason=True),
         transition("request_supplement", "submitted", "awaiting_supplement", STAFF, reason=True),
-        transition("supplement", "awaiting_supplement", "submitted", APPLICANT),
+        transition("supplement", "awaiting_supplement", "submitted", APPLICANT,
+                   guards=["is_applicant", "supplement_window_open"]),
         transition("lapse", "awaiting_supplement", "lapsed", SYSTEM),
         transition("refer", "accepted", "referred", STAFF, effects=["assign_department"]),
         transition("reply", "referred", "replied", DEPARTMENT, guards=["is_case_department"], reason=True),
@@ -43,8 +44,9 @@ OBJECTION = Workflow(
                    effects=["clear_objection_mark", "revoke_record"]),
         transition("decide_maintain", "replied", "decided", STAFF, reason=True,
                    effects=["clear_objection_mark"]),
-        transition("decide_unresolved", "replied", "decided", STAFF, reason=True,
-                   effects=["clear_objection_mark"]),
+        # Unresolved: the department's verification and the objection are both recorded, and
+        # the record keeps its "under objection" mark in public.
+        transition("decide_unresolved", "replied", "decided", STAFF, reason=True),
         transition("close", "decided", "closed", (*STAFF, SYSTEM)),
         transition("withdraw", ("submitted", "awaiting_supplement", "accepted", "referred", "replied"),
                    "withdrawn", APPLICANT, guards=["is_applicant"], effects=["clear_objection_mark"]),

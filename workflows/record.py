@@ -18,8 +18,8 @@ RECORD = Workflow(
         # The "under objection" mark is a flag, not a state; marking and clearing are events.
         transition("mark_objection", "published", "published", SYSTEM),
         transition("mark_objection", "corrected", "corrected", SYSTEM),
-        transition("clear_objection", "published", "published", SYSTEM),
-        transition("clear_objection", "corrected", "corrected", SYSTEM),
+        # The mark is cleared whatever became of the record meanwhile (it may have retired).
+        *(transition("clear_objection", s, s, SYSTEM) for s in ("published", "corrected", "repaired", "revoked", "retired")),
         transition("correct", IN_PUBLICITY, "corrected", SYSTEM),
         transition("revoke", IN_PUBLICITY, "revoked", SYSTEM),
         transition("repair", IN_PUBLICITY, "repaired", SYSTEM),

@@ -60,7 +60,9 @@ class Case(Base):
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     department: Mapped[Department | None] = relationship()
 
-    __mapper_args__ = {"version_id_col": version}
+    # Optimistic locking: every UPDATE checks the version it read. The services bump it once
+    # per use case (not once per flush), so the version a user saw names one state of the row.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
     def __repr__(self) -> str:
         return f"<Case {self.number} {self.state}>"

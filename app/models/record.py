@@ -70,7 +70,9 @@ class CreditRecord(Base):
     subject: Mapped[Subject] = relationship()
     department: Mapped[Department] = relationship()
 
-    __mapper_args__ = {"version_id_col": version}
+    # Optimistic locking: every UPDATE checks the version it read. The services bump it once
+    # per use case (not once per flush), so the version a user saw names one state of the row.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
     @property
     def in_publicity(self) -> bool:

@@ -40,6 +40,8 @@ REFUSALS = {
     "already_reopened": _l("A complaint may be reopened only once."),
     "reopen_window_passed": _l("The time to reopen this complaint has passed."),
     "already_extended": _l("The deadline of this case has already been extended once."),
+    "supplement_window_passed": _l("The time to supply material has passed."),
+    "department_opinion_missing": _l("Records of this category need the department's opinion before a repair is approved."),
     "reason_required": _l("Please give a reason."),
     "stale": _l("Someone else changed this case in the meantime. Reload the page, check the changes and try again."),
     # repair eligibility
@@ -190,7 +192,19 @@ def transition_case(case_id: int, action: Action, actor: User | None) -> Case:
 
     ``actor`` None is the system (scheduled jobs). Raises Conflict when the case changed
     since the user saw it or the workflow refuses, InvalidInput when a reason is missing.
+    A write that loses a race (the version moved under it, or SQLite refuses a write on a
+    stale snapshot) is rolled back and reported as the same Conflict.
     """
+    try:
+        return _transition_case(case_id, action, actor)
+    except (StaleDataError, OperationalError) as error:
+        db.session.rollback()
+        if isinstance(error, OperationalError) and "locked" not in str(error).lower():
+            raise
+        raise Conflict(REFUSALS["stale"]) from None
+
+
+def _transition_case(case_id: int, action: Action, actor: User | None) -> Case:
     case = lock_case(case_id)
     if actor is not None and not can_view(actor, case):
         raise NotFound()
@@ -207,7 +221,8 @@ def transition_case(case_id: int, action: Action, actor: User | None) -> Case:
     content_types = [files.check_upload(u) for u in action.uploads]
 
     from_state = case.state
-    to_state = from_state if taken.dest == from_state else taken.dest
+    to_state = taken.dest
+    case.version += 1
     case.state = to_state
     for effect in taken.effects:
         EFFECTS[effect](case, action, actor)
@@ -224,14 +239,7 @@ def transition_case(case_id: int, action: Action, actor: User | None) -> Case:
     if to_state != from_state:
         sla.sync_timers(case, to_state)
     _notify_transition(case, taken, actor)
-    try:
-        db.session.flush()
-        db.session.commit()
-    except (StaleDataError, OperationalError) as error:
-        db.session.rollback()
-        if isinstance(error, OperationalError) and "locked" not in str(error).lower():
-            raise
-        raise Conflict(REFUSALS["stale"]) from None
+    db.session.commit()
     return case
 
 
@@ -336,7 +344,30 @@ def _guard_repair_eligible(case, actor):
     return problems[0] if problems else None
 
 
+def _clock_open(name: str, refusal: str):
+    def guard(case, actor):
+        from app.models import Timer
+        from app.models.enums import TimerStatus
+
+        due = db.session.scalar(
+            select(Timer.due_at).where(Timer.case_id == case.id, Timer.clock == name, Timer.status == TimerStatus.RUNNING)
+        )
+        return None if due is not None and clock.now() <= due else refusal
+
+    return guard
+
+
+def _guard_department_opinion_if_required(case, actor):
+    required = get_policy(case.policy_version).body.get("repair", {}).get("department_opinion_required", [])
+    if case.record.category in required and not _has_event(case, "give_opinion"):
+        return "department_opinion_missing"
+    return None
+
+
 GUARDS = {
+    "supplement_window_open": _clock_open("supplement", "supplement_window_passed"),
+    "reopen_window_open": _clock_open("reopen_window", "reopen_window_passed"),
+    "department_opinion_if_required": _guard_department_opinion_if_required,
     "record_in_publicity": _guard_record_in_publicity,
     "is_case_department": _guard_is_case_department,
     "is_applicant": _guard_is_applicant,

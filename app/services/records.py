@@ -56,6 +56,7 @@ def apply_record_trigger(
     taken = RECORD.fire(record.state, trigger, SYSTEM, lambda guard: None)
     from_state = record.state
     record.state = taken.dest
+    record.version += 1
     seq = (db.session.scalar(select(func.max(RecordEvent.seq)).where(RecordEvent.record_id == record.id)) or 0) + 1
     event = RecordEvent(
         record_id=record.id, seq=seq, at=clock.now(), actor_id=actor.id if actor else None,

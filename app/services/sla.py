@@ -76,8 +76,9 @@ def sync_timers(case: Case, to_state: str) -> None:
             )
         elif timer.status == TimerStatus.PAUSED:
             remaining = timer.length if rule.restart_on_resume else timer.remaining
+            due_at = deadline(timer.unit, today, remaining)  # may query: before any change
             timer.status = TimerStatus.RUNNING
-            timer.due_at = deadline(timer.unit, today, remaining)
+            timer.due_at = due_at
             timer.paused_at = timer.remaining = None
             timer.due_soon_at = timer.breached_at = None  # a new deadline gets its own reminders
     db.session.flush()

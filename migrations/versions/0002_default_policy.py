@@ -60,7 +60,11 @@ BODY = {
             "reopen_window": {"cd": 15},
         },
     },
-    "repair": {"bar_after_fraud": "1y"},
+    "repair": {
+        "bar_after_fraud": "1y",
+        # Categories whose repair needs the originating department's opinion first.
+        "department_opinion_required": ["serious_dishonesty_list"],
+    },
     "reminders": {
         "due_soon_before": {"wd": 1},
         "working_hours": {"start": "09:00", "end": "17:30"},

@@ -1,7 +1,6 @@
 """Migrations: numbered, one head recorded in migrations/HEAD, in step with the models, reversible."""
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -46,26 +45,8 @@ def test_models_and_migrations_agree(app, db):
     assert diff == []
 
 
-def _throwaway_url(database_url: str, tmp_path: Path) -> tuple[str, callable]:
-    if not database_url.startswith("postgresql"):
-        return f"sqlite:///{tmp_path / 'updown.sqlite3'}", lambda: None
-    name = f"casedesk_updown_{uuid.uuid4().hex[:8]}"
-    server = sa.engine.make_url(database_url)
-    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-    return server.set(database=name).render_as_string(hide_password=False), drop
-
-
-def test_upgrade_to_head_and_down_to_base(database_url, tmp_path):
-    url, drop = _throwaway_url(database_url, tmp_path)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "UPLOAD_DIR": str(tmp_path / "u")})
+def test_upgrade_to_head_and_down_to_base(throwaway_database, tmp_path):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": throwaway_database, "UPLOAD_DIR": str(tmp_path / "u")})
     try:
         with app.app_context():
             upgrade(directory=str(MIGRATIONS))
@@ -77,4 +58,3 @@ def test_upgrade_to_head_and_down_to_base(database_url, tmp_path):
     finally:
         with app.app_context():
             _db.engine.dispose()
-        drop()

@@ -109,8 +109,10 @@ def test_optimistic_lock_refuses_a_stale_write(db, app):
     other = Session(bind=db.session.connection())
     stale = other.get(CreditRecord, record.id)
     record.facts = "first writer"
+    record.version += 1  # as every service does once per use case
     db.session.flush()
     stale.facts = "second writer"
+    stale.version += 1
     with pytest.raises(StaleDataError):
         other.flush()
     other.close()
