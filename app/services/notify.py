@@ -41,5 +41,10 @@ def enqueue(
     )
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(Notification).values(**values).on_conflict_do_nothing(index_elements=["key"])
-    return db.session.execute(stmt).rowcount == 1
+    stmt = (
+        insert(Notification)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(Notification.id)
+    )
+    return db.session.execute(stmt).scalar() is not None
