@@ -1,10 +1,20 @@
 """Operator commands: ``flask --app wsgi <command>``."""
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+
 import click
 from flask import Flask
 
-from app.services import demo
+from app.services import calendar, demo
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
 
 
 def register_cli(app: Flask) -> None:
@@ -22,3 +32,61 @@ def register_cli(app: Flask) -> None:
         click.echo("demo accounts (user name / password):")
         for account in demo.DEMO_ACCOUNTS:
             click.echo(f"  {account.role:<11} {account.username:<11} {account.password}")
+
+    @app.cli.group("calendar")
+    def calendar_group() -> None:
+        """Working days and calendar periods, as the platform computes them."""
+
+    @calendar_group.command("add-working-days")
+    @click.argument("start")
+    @click.argument("n", type=click.IntRange(min=0, max=3650))
+    def add_working_days_command(start: str, n: int) -> None:
+        """Print the day on which N working days after START end (START itself not counted)."""
+        working = calendar.get_working_calendar()
+        try:
+            click.echo(working.add_working_days(_day(start), n).isoformat())
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+
+    @calendar_group.command("period")
+    @click.argument("start")
+    @click.argument("length")
+    def period_command(start: str, length: str) -> None:
+        """Print the last day of a period such as 1m, 3m, 1y or 20d starting after START (Civil Code)."""
+        try:
+            click.echo(calendar.end_of_period(_day(start), length).isoformat())
+        except calendar.InvalidPeriod as error:
+            raise click.BadParameter(str(error)) from None
+
+    @calendar_group.command("import")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    def import_command(path: Path) -> None:
+        """Load calendar overrides from a CSV file of date,kind[,note] lines (kind: holiday or workday)."""
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise click.ClickException(f"{path} is not UTF-8 text") from None
+        report = calendar.import_overrides(text)
+        if report.errors:
+            for error in report.errors:
+                click.echo(error, err=True)
+            raise click.ClickException(f"nothing imported: {len(report.errors)} bad line(s)")
+        for label, days in (("added", report.added), ("changed", report.changed)):
+            for day in days:
+                click.echo(f"{label} {day.isoformat()}")
+        click.echo(f"{len(report.added)} added, {len(report.changed)} changed, {len(report.unchanged)} unchanged")
+
+    @calendar_group.command("show")
+    @click.argument("year", type=click.IntRange(1990, 2100))
+    def show_command(year: int) -> None:
+        """List the days of YEAR that are not ordinary (holidays, make-up working days, overrides)."""
+        working = calendar.get_working_calendar()
+        day = date(year, 1, 1)
+        while day.year == year:
+            info = working.describe(day)
+            ordinary = info.source in ("weekday", "weekend") or info.source.startswith("weekends-only")
+            if not ordinary:
+                click.echo(f"{day.isoformat()} {'workday' if info.working else 'holiday'} {info.source} {info.name or ''}".rstrip())
+            day = date.fromordinal(day.toordinal() + 1)
+        if year in working.uncovered:
+            click.echo(f"warning: no holiday schedule for {year}: weekends only until overrides are added")

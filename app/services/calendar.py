@@ -194,3 +194,82 @@ def get_working_calendar() -> WorkingCalendar:
         calendar = WorkingCalendar(this_year - 10, this_year + 5, overrides)
         _cached = (fingerprint, calendar)
     return _cached[1]
+
+
+# ---------------------------------------------------------------------------------------
+# Overrides: the official annual schedule, or corrections to the holiday data.
+# ---------------------------------------------------------------------------------------
+
+_KIND_ALIASES = {
+    "holiday": "holiday", "off": "holiday", "休": "holiday", "假": "holiday", "放假": "holiday",
+    "workday": "workday", "work": "workday", "班": "workday", "上班": "workday", "调休上班": "workday",
+}
+
+
+@dataclass
+class OverrideImport:
+    added: list[date] = field(default_factory=list)
+    changed: list[date] = field(default_factory=list)
+    unchanged: list[date] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def parse_override_csv(text: str) -> tuple[list[tuple[date, str, str | None]], list[str]]:
+    """Read ``date,kind[,note]`` lines (a header line is allowed); every bad line is reported."""
+    import csv
+    import io
+
+    from flask_babel import gettext as _
+
+    rows, errors, seen = [], [], {}
+    for number, fields in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not fields or not "".join(fields).strip() or fields[0].lstrip().startswith("#"):
+            continue
+        if number == 1 and fields[0].strip().lower() in ("date", "日期"):
+            continue
+        if len(fields) < 2:
+            errors.append(_("Line %(n)d: expected date,kind[,note].", n=number))
+            continue
+        raw_day, raw_kind = fields[0].strip(), fields[1].strip()
+        try:
+            day = date.fromisoformat(raw_day)
+        except ValueError:
+            errors.append(_("Line %(n)d: %(value)s is not a date (use YYYY-MM-DD).", n=number, value=raw_day[:20]))
+            continue
+        kind = _KIND_ALIASES.get(raw_kind.lower())
+        if kind is None:
+            errors.append(_("Line %(n)d: kind must be holiday or workday, not %(value)s.", n=number, value=raw_kind[:20]))
+            continue
+        if day in seen:
+            errors.append(_("Line %(n)d: %(day)s already appears on line %(first)d.", n=number, day=day, first=seen[day]))
+            continue
+        seen[day] = number
+        note = fields[2].strip()[:200] if len(fields) > 2 and fields[2].strip() else None
+        rows.append((day, kind, note))
+    return rows, errors
+
+
+def import_overrides(text: str, actor_id: int | None = None) -> OverrideImport:
+    """Load overrides from CSV text: all lines or, if any line is bad, none."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import CalendarOverride
+
+    rows, errors = parse_override_csv(text)
+    report = OverrideImport(errors=errors)
+    if errors:
+        return report
+    existing = {o.day: o for o in db.session.scalars(select(CalendarOverride).where(CalendarOverride.day.in_([r[0] for r in rows])))}
+    for day, kind, note in rows:
+        current = existing.get(day)
+        if current is None:
+            db.session.add(CalendarOverride(day=day, kind=kind, note=note, created_by_id=actor_id))
+            report.added.append(day)
+        elif current.kind != kind or (note and current.note != note):
+            current.kind, current.note = kind, note or current.note
+            report.changed.append(day)
+        else:
+            report.unchanged.append(day)
+    db.session.commit()
+    return report

@@ -1,0 +1,92 @@
+"""The working calendar as the platform uses it: holiday data, overrides from the database, CLI."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import select
+
+from app.models import CalendarOverride
+from app.models.enums import CaseKind, Role
+from app.services import clock
+from app.services.calendar import get_working_calendar, import_overrides
+from tests.factories import make_department, make_subject, make_user, submit
+
+
+def _cli(app, *args):
+    return app.test_cli_runner().invoke(args=list(args))
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("add-working-days", "2026-09-30", "5"), "2026-10-13"),
+        (("add-working-days", "2026-02-13", "1"), "2026-02-14"),  # make-up Saturday
+        (("add-working-days", "2025-12-31", "1"), "2026-01-04"),  # New Year, make-up Sunday
+        (("period", "2025-01-31", "1m"), "2025-02-28"),
+        (("period", "2024-02-29", "1y"), "2025-02-28"),
+        (("period", "2026-03-10", "20d"), "2026-03-30"),
+    ],
+)
+def test_calendar_cli_prints_one_date(app, db, args, expected):
+    result = _cli(app, "calendar", *args)
+    assert result.exit_code == 0, result.output
+    assert result.output == expected + "\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("add-working-days", "2026-02-30", "1"),
+        ("add-working-days", "2026-02-01", "many"),
+        ("period", "2025-01-31", "1w"),
+        ("period", "yesterday", "1m"),
+    ],
+)
+def test_calendar_cli_refuses_bad_input_clearly(app, db, args):
+    result = _cli(app, "calendar", *args)
+    assert result.exit_code == 2
+    assert "Invalid value" in result.output
+
+
+def test_import_adds_changes_and_reports(app, db, tmp_path):
+    path = tmp_path / "schedule.csv"
+    path.write_text("date,kind,note\n2026-10-09,holiday,临时调整\n2026-10-11,班,调休上班\n", encoding="utf-8")
+    first = _cli(app, "calendar", "import", str(path))
+    assert first.exit_code == 0, first.output
+    assert "added 2026-10-09" in first.output and "2 added, 0 changed, 0 unchanged" in first.output
+    path.write_text("2026-10-09,workday\n2026-10-11,workday\n", encoding="utf-8")
+    second = _cli(app, "calendar", "import", str(path))
+    assert "changed 2026-10-09" in second.output and "1 added" not in second.output
+    assert "0 added, 1 changed, 1 unchanged" in second.output
+
+
+def test_a_bad_line_imports_nothing_and_says_which(app, db, tmp_path):
+    path = tmp_path / "schedule.csv"
+    path.write_text("2026-10-09,holiday\n2026-10-32,holiday\n2026-10-12,maybe\n2026-10-09,workday\n", encoding="utf-8")
+    result = _cli(app, "calendar", "import", str(path))
+    assert result.exit_code == 1
+    assert "2" in result.output and "3" in result.output and "4" in result.output
+    assert db.session.scalar(select(CalendarOverride)) is None
+
+
+def test_overrides_change_deadlines_computed_after_them(db):
+    department, subject = make_department(), make_subject()
+    applicant = make_user(Role.APPLICANT, subject=subject)
+    before = get_working_calendar().add_working_days(date(2026, 11, 2), 2)
+    assert before == date(2026, 11, 4)
+    report = import_overrides("2026-11-03,holiday,突发停工\n")
+    assert report.added == [date(2026, 11, 3)]
+    assert get_working_calendar().add_working_days(date(2026, 11, 2), 2) == date(2026, 11, 5)
+    with clock.frozen_clock(datetime(2026, 11, 2, 10, 0)):
+        case = submit(applicant, CaseKind.COMPLAINT, None, department_id=department.id)
+    # 7 working days from Nov 2 with Nov 3 off: Nov 4, 5, 6, 9, 10, 11, 12
+    assert clock.local(case.due_at).date() == date(2026, 11, 12)
+
+
+def test_an_override_can_make_a_weekend_a_working_day(db):
+    import_overrides("2026-11-07,workday\n")
+    calendar = get_working_calendar()
+    assert calendar.is_working_day(date(2026, 11, 7))
+    assert calendar.describe(date(2026, 11, 7)).source == "override"
+    assert calendar.add_working_days(date(2026, 11, 6), 1) == date(2026, 11, 7)
