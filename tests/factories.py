@@ -9,7 +9,7 @@ from app.identifiers import complete_id_number, complete_uscc
 from app.models import CreditRecord, Department, Subject, User
 from app.models.enums import RecordCategory, RecordClass, Role, SubjectKind
 from app.services.accounts import hash_password
-from app.services.policy import compute_record_dates, get_policy_in_force
+from app.services.records import build_record
 
 _seq = itertools.count(1)
 PASSWORD = "correct horse battery"
@@ -73,24 +73,12 @@ def make_user(role: str = Role.OFFICER, password: str = PASSWORD, **kw) -> User:
 
 
 def make_record(subject: Subject | None = None, department: Department | None = None, **kw) -> CreditRecord:
-    subject = subject or make_subject()
-    department = department or make_department()
-    severity = kw.pop("severity", RecordClass.GENERAL)
-    decided = kw.pop("decision_date", date(2026, 6, 1))
-    policy = get_policy_in_force()
-    dates = compute_record_dates(policy.body, severity, decided)
-    record = CreditRecord(
-        subject=subject,
-        department=department,
-        severity=severity,
-        decision_date=decided,
-        publicity_start=dates.publicity_start,
-        shortest_publicity_end=dates.shortest_publicity_end,
-        publicity_end=dates.publicity_end,
-        is_public=dates.is_public,
-        withheld_reason=dates.withheld_reason,
-        policy_version=policy.version,
+    record = build_record(
+        subject or make_subject(),
+        department or make_department(),
         **{
+            "severity": RecordClass.GENERAL,
+            "decision_date": date(2026, 6, 1),
             "category": RecordCategory.ADMINISTRATIVE_PENALTY,
             "decision_number": f"测罚〔2026〕{next(_seq)}号",
             "facts": "测试事实",

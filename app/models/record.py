@@ -1,7 +1,7 @@
 """Negative credit records (失信信息) and their lifecycle events."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -73,6 +73,11 @@ class CreditRecord(Base):
     # Optimistic locking: every UPDATE checks the version it read. The services bump it once
     # per use case (not once per flush), so the version a user saw names one state of the row.
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
+    @property
+    def repair_possible_from(self) -> date:
+        """The first day a repair may be applied for: the day after the shortest publicity ends."""
+        return self.shortest_publicity_end + timedelta(days=1)
 
     @property
     def in_publicity(self) -> bool:

@@ -23,10 +23,10 @@ from app.models.enums import (
     Role,
     SubjectKind,
 )
-from app.services import cases, clock, files
+from app.services import cases, clock, files, records
 from app.services.accounts import hash_password
 from app.services.calendar import get_working_calendar
-from app.services.policy import compute_record_dates, get_policy_in_force
+from app.services.policy import get_policy_in_force
 
 
 @dataclass(frozen=True)
@@ -177,34 +177,21 @@ def _make_records(rng, n, today, policy, departments, subjects) -> list[CreditRe
         else:
             severity = rng.choices([RecordClass.MINOR, RecordClass.GENERAL, RecordClass.SERIOUS], [15, 65, 20])[0]
         decided = today - timedelta(days=rng.randint(3, 3 * 365))
-        minor_subject = subject.birth_date is not None and _age_on(subject.birth_date, decided) < 18
-        dates = compute_record_dates(
-            policy.body,
-            severity,
-            decided,
-            sector=sector,
-            publish_minor=rng.random() < 0.2,
-            subject_is_minor=minor_subject,
-        )
         serial[code] = serial.get(code, 0) + 1
         published_day = get_working_calendar().add_working_days(decided, rng.choice([1, 2, 3, 5, 6, 9]))
-        record = CreditRecord(
-            subject=subject,
-            department=by_code[code],
-            category=category,
+        record = records.build_record(
+            subject,
+            by_code[code],
             severity=severity,
-            decision_number=f"沪{code.split('-')[0]}罚〔{decided.year}〕{serial[code]:05d}号",
             decision_date=decided,
+            publish_minor=rng.random() < 0.2,
+            policy=policy,
+            category=category,
+            decision_number=f"沪{code.split('-')[0]}罚〔{decided.year}〕{serial[code]:05d}号",
             facts=facts,
             sanction=sanction,
             sanction_kinds=kinds,
             sector=sector,
-            is_public=dates.is_public,
-            withheld_reason=dates.withheld_reason,
-            publicity_start=dates.publicity_start,
-            shortest_publicity_end=dates.shortest_publicity_end,
-            publicity_end=dates.publicity_end,
-            policy_version=policy.version,
             published_at=clock.start_of_day(published_day) + timedelta(hours=10),
         )
         made.append(record)
@@ -232,10 +219,6 @@ def _make_records(rng, n, today, policy, departments, subjects) -> list[CreditRe
             )
     db.session.add_all(events)
     return made
-
-
-def _age_on(birth: date, on: date) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
 def _make_accounts(departments, subjects) -> dict[str, User]:

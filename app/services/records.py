@@ -110,3 +110,44 @@ def _tell_department(record: CreditRecord, template: str, case) -> None:
         f"{template}:{record.id}:{case.number}", template,
         {"record": record.decision_number, "case": case.number}, department_id=record.department_id,
     )
+
+
+def build_record(
+    subject,
+    department,
+    *,
+    severity: str,
+    decision_date,
+    publish_minor: bool = False,
+    policy=None,
+    **fields,
+) -> CreditRecord:
+    """A new record with its three dates and visibility computed under the policy in force.
+
+    Records about persons who were minors on the decision date are never public. Not added
+    to the session: the caller decides (single entry, import, demo data).
+    """
+    from app.services.policy import compute_record_dates, get_policy_in_force
+
+    policy = policy or get_policy_in_force()
+    birth = getattr(subject, "birth_date", None)
+    minor = birth is not None and (
+        decision_date.year - birth.year - ((decision_date.month, decision_date.day) < (birth.month, birth.day))
+    ) < 18
+    dates = compute_record_dates(
+        policy.body, severity, decision_date, sector=fields.get("sector"),
+        publish_minor=publish_minor, subject_is_minor=minor,
+    )
+    return CreditRecord(
+        subject=subject,
+        department=department,
+        severity=severity,
+        decision_date=decision_date,
+        publicity_start=dates.publicity_start,
+        shortest_publicity_end=dates.shortest_publicity_end,
+        publicity_end=dates.publicity_end,
+        is_public=dates.is_public,
+        withheld_reason=dates.withheld_reason,
+        policy_version=policy.version,
+        **fields,
+    )

@@ -40,3 +40,4 @@ def register(app: Flask) -> None:
     app.add_template_filter(mask, "mask_identifier")
     app.add_template_global(identifier_for_viewer)
     app.add_template_global(labels.label, "label")
+    app.add_template_filter(lambda code, vocabulary: labels.label(vocabulary, code), "label_state")

@@ -56,6 +56,8 @@ PAGES = {
     "/desk/queues": {Role.OFFICER, Role.SUPERVISOR},
     "/dept/referrals": {Role.DEPARTMENT},
     "/admin/users": {Role.ADMIN},
+    "/desk/workflows": {Role.OFFICER, Role.SUPERVISOR, Role.ADMIN},
+    "/desk/workflows/record": {Role.OFFICER, Role.SUPERVISOR, Role.ADMIN},
 }
 NOT_BUILT = {"/portal/objections/new", "/desk/queues", "/dept/referrals", "/admin/users"}
 
