@@ -1,11 +1,13 @@
 """Typed SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 from app.models.calendar import CalendarOverride
 from app.models.case import Attachment, Case, CaseEvent, CaseNumberCounter, Timer
+from app.models.jobs import JobRun
 from app.models.notification import Notification
 from app.models.org import Department, Subject, User
 from app.models.policy import Policy
 from app.models.record import CreditRecord, RecordEvent
 from app.models.security import SignInAttempt
+from app.models.webhook import WebhookSubscription
 
 __all__ = [
     "Attachment",
@@ -15,6 +17,7 @@ __all__ = [
     "CaseNumberCounter",
     "CreditRecord",
     "Department",
+    "JobRun",
     "Notification",
     "Policy",
     "RecordEvent",
@@ -22,4 +25,5 @@ __all__ = [
     "Subject",
     "Timer",
     "User",
+    "WebhookSubscription",
 ]

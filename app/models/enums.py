@@ -85,8 +85,9 @@ class Channel(StrEnum):
 
 class NotificationStatus(StrEnum):
     PENDING = "pending"
+    SENDING = "sending"  # claimed by a dispatcher; the claim lapses at next_attempt_at
     SENT = "sent"
-    DEAD = "dead"
+    DEAD = "dead"  # gave up after the retry limit; admins can retry
 
 
 class OverrideKind(StrEnum):
