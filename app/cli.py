@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask import Flask
 
-from app.services import calendar, demo
+from app.services import calendar, clock, demo
 
 
 def _day(value: str) -> date:
@@ -18,6 +18,8 @@ def _day(value: str) -> date:
 
 
 def register_cli(app: Flask) -> None:
+    register_job_cli(app)
+
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when data is already there.")
     def seed_demo_command(if_empty: bool) -> None:
@@ -90,3 +92,60 @@ def register_cli(app: Flask) -> None:
             day = date.fromordinal(day.toordinal() + 1)
         if year in working.uncovered:
             click.echo(f"warning: no holiday schedule for {year}: weekends only until overrides are added")
+
+
+def _instant(value: str | None):
+    """An ISO-8601 instant; without a zone it is read as platform time (Asia/Shanghai)."""
+    if value is None:
+        return None
+    from datetime import datetime
+
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO-8601 date or time, e.g. 2026-12-01T09:00") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=clock.PLATFORM_TZ)
+
+
+def _as_of(at):
+    from contextlib import nullcontext
+
+    return clock.frozen_clock(at) if at is not None else nullcontext()
+
+
+def register_job_cli(app: Flask) -> None:
+    @app.cli.group("sweep")
+    def sweep_group() -> None:
+        """Run the scheduled sweeps by hand (each is safe to run twice or on two hosts)."""
+
+    @sweep_group.command("expire")
+    @click.option("--now", "at", help="Run as of this instant (ISO-8601), e.g. to catch up or rehearse.")
+    @click.option("--dry-run", is_flag=True, help="List what would retire and change nothing.")
+    @click.option("--batch-size", type=click.IntRange(1, 100_000), default=5000, show_default=True)
+    def expire_command(at: str | None, dry_run: bool, batch_size: int) -> None:
+        """Retire every record whose publicity has ended; the last line says how many."""
+        from app.services import expiry
+
+        with _as_of(_instant(at)):
+            if dry_run:
+                due = expiry.list_due_records()
+                for record in due:
+                    click.echo(f"{record.id}\t{record.department.code}\t{record.decision_number}\t{record.publicity_end}")
+                click.echo(f"would retire {len(due)}")
+                click.echo("retired 0")
+                return
+            result = expiry.retire_expired_records(batch_size=batch_size)
+        click.echo(f"{result.batches} batch(es), {result.departments_told} department digest(s), "
+                   f"{result.cases_closed} case(s) closed")
+        click.echo(f"retired {result.retired}")
+
+    @sweep_group.command("sla")
+    @click.option("--now", "at", help="Run as of this instant (ISO-8601).")
+    def sla_command(at: str | None) -> None:
+        """Mark deadlines due soon and breached, escalate, lapse; write the notices."""
+        from app.services.sla import sweep_sla
+
+        with _as_of(_instant(at)):
+            result = sweep_sla()
+        click.echo(f"due soon {result.due_soon}, breached {result.breached}, "
+                   f"escalations {result.escalations}, automatic transitions {result.auto_transitions}")

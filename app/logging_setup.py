@@ -23,6 +23,8 @@ def install_scrubber() -> None:
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The state machine library narrates every callback at INFO: keep it to warnings.
+    logging.getLogger("transitions").setLevel(logging.WARNING)
     for logger in (root, logging.getLogger("werkzeug")):
         for handler in logger.handlers:
             if not any(isinstance(f, ScrubIdentifiers) for f in handler.filters):

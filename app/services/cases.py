@@ -208,6 +208,14 @@ def _transition_case(case_id: int, action: Action, actor: User | None) -> Case:
     case = lock_case(case_id)
     if actor is not None and not can_view(actor, case):
         raise NotFound()
+    apply_transition(case, action, actor)
+    db.session.commit()
+    return case
+
+
+def apply_transition(case: Case, action: Action, actor: User | None) -> Case:
+    """The transition itself, inside the caller's transaction (no commit): for jobs that
+    change cases as part of a larger use case, such as retiring their records."""
     if action.expected_version is not None and action.expected_version != case.version:
         raise Conflict(REFUSALS["stale"])
     workflow = CASE_WORKFLOWS[case.kind]
@@ -239,7 +247,6 @@ def _transition_case(case_id: int, action: Action, actor: User | None) -> Case:
     if to_state != from_state:
         sla.sync_timers(case, to_state)
     _notify_transition(case, taken, actor)
-    db.session.commit()
     return case
 
 

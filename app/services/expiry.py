@@ -1,0 +1,200 @@
+"""Retire records whose publicity has ended (DESIGN section 6).
+
+Set-based: each batch is one statement that picks the due records, retires them, writes their
+events and returns what the notices need (PostgreSQL: a data-modifying CTE with
+``FOR UPDATE SKIP LOCKED``; SQLite, which serialises writers anyway: three statements). In
+the same transaction as the batch: one digest notice per department listing its retired
+records, a notice to each subject's accounts, and the closing of open objections and repairs
+on those records. Run twice, or on two hosts, each record is retired once and each notice
+written once; after downtime the next run catches up on everything due.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from sqlalchemy import bindparam, select, text
+
+from app.extensions import db
+from app.models import Case, CreditRecord
+from app.models.enums import IN_PUBLICITY, CaseKind
+from app.services import clock, notify
+
+BATCH_SIZE = 5000
+RETIRE_REASON = "publicity period ended"
+
+_DUE = "state IN ('published', 'corrected') AND publicity_end < :today"
+
+_RETIRE_POSTGRES = text(
+    f"""
+    WITH due AS (
+        SELECT id, state AS old_state FROM credit_record
+        WHERE {_DUE}
+        ORDER BY publicity_end, id
+        LIMIT :batch
+        FOR UPDATE SKIP LOCKED
+    ),
+    retired AS (
+        UPDATE credit_record AS r
+        SET state = 'retired', retired_at = :now, updated_at = :now, version = r.version + 1
+        FROM due WHERE r.id = due.id
+        RETURNING r.id, r.department_id, r.subject_id, r.decision_number, r.under_objection, due.old_state
+    ),
+    events AS (
+        INSERT INTO record_event (record_id, seq, at, trigger, from_state, to_state, reason)
+        SELECT retired.id,
+               COALESCE((SELECT max(e.seq) FROM record_event e WHERE e.record_id = retired.id), 0) + 1,
+               :now, 'expire', retired.old_state, 'retired', :reason
+        FROM retired
+    )
+    SELECT id, department_id, subject_id, decision_number, under_objection FROM retired
+    """
+)
+
+_PICK_SQLITE = text(f"SELECT id FROM credit_record WHERE {_DUE} ORDER BY publicity_end, id LIMIT :batch")
+_EVENTS_SQLITE = text(
+    """
+    INSERT INTO record_event (record_id, seq, at, trigger, from_state, to_state, reason)
+    SELECT r.id, COALESCE((SELECT max(e.seq) FROM record_event e WHERE e.record_id = r.id), 0) + 1,
+           :now, 'expire', r.state, 'retired', :reason
+    FROM credit_record r WHERE r.id IN :ids
+    """
+).bindparams(bindparam("ids", expanding=True))
+_UPDATE_SQLITE = text(
+    """
+    UPDATE credit_record SET state = 'retired', retired_at = :now, updated_at = :now, version = version + 1
+    WHERE id IN :ids
+    RETURNING id, department_id, subject_id, decision_number, under_objection
+    """
+).bindparams(bindparam("ids", expanding=True))
+
+
+@dataclass
+class ExpiryResult:
+    retired: int = 0
+    batches: int = 0
+    departments_told: int = 0
+    cases_closed: int = 0
+    record_ids: list[int] = field(default_factory=list)
+
+
+def list_due_records(today: date | None = None, limit: int | None = None) -> list[CreditRecord]:
+    """What a run would retire now (for the dry run), oldest publicity end first."""
+    today = today or clock.today()
+    stmt = (
+        select(CreditRecord)
+        .where(CreditRecord.state.in_(IN_PUBLICITY), CreditRecord.publicity_end < today)
+        .order_by(CreditRecord.publicity_end, CreditRecord.id)
+    )
+    if limit:
+        stmt = stmt.limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def retire_expired_records(
+    batch_size: int = BATCH_SIZE,
+    keep_ids: bool = False,
+    after_batch: Callable[[int], None] | None = None,
+) -> ExpiryResult:
+    """Retire every record whose publicity end has passed, batch by batch, each batch committed.
+
+    A record's publicity end is the last day it is public: it retires from the next day on.
+    ``after_batch`` is called after each batch's statement, before its commit (tests use it to
+    kill the process mid-batch and show that nothing half-done survives).
+    """
+    result = ExpiryResult()
+    while True:
+        now = clock.now()
+        rows = _retire_batch(now, clock.today(), batch_size)
+        if not rows:
+            db.session.rollback()
+            return result
+        db.session.expire_all()  # the statement changed rows behind the ORM's back
+        result.batches += 1
+        result.retired += len(rows)
+        if keep_ids:
+            result.record_ids.extend(r.id for r in rows)
+        result.departments_told += _write_notices(rows, now)
+        result.cases_closed += _close_open_cases([r.id for r in rows])
+        if after_batch is not None:
+            after_batch(len(rows))
+        db.session.commit()
+        if len(rows) < batch_size:
+            return result
+
+
+def _retire_batch(now: datetime, today: date, batch_size: int):
+    params = {"today": today, "now": _db_instant(now), "batch": batch_size, "reason": RETIRE_REASON}
+    if db.session.get_bind().dialect.name == "postgresql":
+        return db.session.execute(_RETIRE_POSTGRES, params).all()
+    ids = db.session.scalars(_PICK_SQLITE, params).all()
+    if not ids:
+        return []
+    db.session.execute(_EVENTS_SQLITE, {**params, "ids": ids})
+    return db.session.execute(_UPDATE_SQLITE, {**params, "ids": ids}).all()
+
+
+def _db_instant(now: datetime):
+    # Raw SQL bypasses the UTCDateTime type: hand each database the form that type would.
+    return now if db.session.get_bind().dialect.name == "postgresql" else now.astimezone(UTC).replace(tzinfo=None)
+
+
+def _write_notices(rows, now: datetime) -> int:
+    """One digest per department for this batch, and a notice to each subject's accounts."""
+    by_department: dict[int, list] = defaultdict(list)
+    for row in rows:
+        by_department[row.department_id].append(row)
+    first = min(r.id for r in rows)
+    for department_id, retired in by_department.items():
+        notify.enqueue(
+            f"records-retired:{department_id}:{first}:{len(rows)}",
+            "records_retired",
+            {"count": len(retired), "records": [r.decision_number for r in retired[:500]],
+             "more": max(0, len(retired) - 500)},
+            department_id=department_id,
+        )
+    _notify_subjects([r.subject_id for r in rows], {r.id: r for r in rows}, now)
+    return len(by_department)
+
+
+def _notify_subjects(subject_ids: list[int], rows_by_id: dict, now: datetime) -> None:
+    """Tell the subject's accounts (most subjects have none) that a record left publicity."""
+    from app.models import User
+
+    users = db.session.execute(
+        select(User.id, User.subject_id).where(User.subject_id.in_(set(subject_ids)), User.is_active.is_(True))
+    ).all()
+    if not users:
+        return
+    by_subject = defaultdict(list)
+    for row in rows_by_id.values():
+        by_subject[row.subject_id].append(row)
+    for user_id, subject_id in users:
+        for row in by_subject[subject_id]:
+            notify.enqueue(
+                f"record-retired:{row.id}:user{user_id}", "record_retired",
+                {"record": row.decision_number}, user_id=user_id,
+            )
+
+
+def _close_open_cases(record_ids: list[int]) -> int:
+    """Open objections and repairs on a retired record end: there is nothing left to decide."""
+    from app.services.cases import OPEN_DONE, Action, apply_transition
+
+    closed = 0
+    for kind in (CaseKind.OBJECTION, CaseKind.REPAIR):
+        cases = db.session.scalars(
+            select(Case).where(
+                Case.record_id.in_(record_ids), Case.kind == kind, Case.state.not_in(OPEN_DONE[kind])
+            )
+        ).all()
+        for case in cases:
+            apply_transition(
+                case,
+                Action("close_on_retirement", None, reason="记录公示期满，已停止公示，本案终结。"),
+                None,
+            )
+            closed += 1
+    return closed
