@@ -54,6 +54,21 @@ class Config:
     SIGNIN_MAX_FAILURES_PER_ACCOUNT = 5
     SIGNIN_MAX_FAILURES_PER_ADDRESS = 20
 
+    # Notifications: e-mail over SMTP (off without a host), retries with exponential back-off.
+    SMTP_HOST: str | None = None
+    SMTP_PORT = 25
+    SMTP_STARTTLS = False
+    SMTP_SSL = False
+    SMTP_USER: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_TIMEOUT = 10
+    MAIL_FROM = "credit-desk@localhost"
+    NOTIFY_MAX_ATTEMPTS = 8
+    NOTIFY_BACKOFF_SECONDS = 60  # 1, 2, 4 ... minutes, at most NOTIFY_BACKOFF_MAX_SECONDS
+    NOTIFY_BACKOFF_MAX_SECONDS = 6 * 3600
+    NOTIFY_CLAIM_SECONDS = 300  # a claimed notice not marked sent by then is tried again
+    WEBHOOK_TIMEOUT = 10
+
     # Demo mode lists the demo accounts on the sign-in page. Never in production.
     DEMO_MODE = False
     SECRET_KEY: str | None = None
@@ -115,9 +130,14 @@ def load_config(name: str | None = None) -> dict:
         settings["SECRET_KEY"] = os.environ["SECRET_KEY"]
     elif cls is DevelopmentConfig:
         settings["SECRET_KEY"] = os.environ.get("SECRET_KEY") or _development_secret()
-    for key in ("SMTP_HOST", "SMTP_PORT", "UPLOAD_DIR"):
+    for key in ("SMTP_HOST", "SMTP_USER", "SMTP_PASSWORD", "MAIL_FROM", "UPLOAD_DIR"):
         if key in os.environ:
             settings[key] = os.environ[key]
+    if "SMTP_PORT" in os.environ:
+        settings["SMTP_PORT"] = int(os.environ["SMTP_PORT"])
+    for flag in ("SMTP_STARTTLS", "SMTP_SSL"):
+        if flag in os.environ:
+            settings[flag] = os.environ[flag].lower() in ("1", "true", "yes")
     return settings
 
 

@@ -149,3 +149,30 @@ def register_job_cli(app: Flask) -> None:
             result = sweep_sla()
         click.echo(f"due soon {result.due_soon}, breached {result.breached}, "
                    f"escalations {result.escalations}, automatic transitions {result.auto_transitions}")
+
+    @app.cli.group("outbox")
+    def outbox_group() -> None:
+        """The notification outbox."""
+
+    @outbox_group.command("dispatch")
+    @click.option("--limit", type=click.IntRange(1, 100_000), default=500, show_default=True)
+    def dispatch_command(limit: int) -> None:
+        """Deliver the notices that are due (inbox, e-mail, webhooks)."""
+        from app.services.dispatch import dispatch_pending
+
+        result = dispatch_pending(limit)
+        click.echo(f"claimed {result.claimed}, sent {result.sent} in {result.messages} message(s), "
+                   f"retrying {result.retrying}, dead {result.dead}")
+
+    @outbox_group.command("retry")
+    @click.argument("ids", nargs=-1, type=int, required=True)
+    def retry_command(ids: tuple[int, ...]) -> None:
+        """Put dead notices back in line now, with a fresh set of attempts."""
+        from app.errors import NotFound
+        from app.services.dispatch import retry_notices
+
+        try:
+            n = retry_notices(list(ids))
+        except NotFound:
+            raise click.ClickException("no such notice waiting or dead") from None
+        click.echo(f"requeued {n}")

@@ -1,17 +1,21 @@
 """The outbox: notices are written here, in the transaction that causes them.
 
-Delivery (in-app, e-mail, webhooks) is the dispatcher's job, after the commit. Each notice has
-a unique key; writing the same key twice is a no-op, so a second sweep or a retried job
-never produces a notice twice.
+One notice fans out to a row per channel: the in-app inbox always, e-mail when the recipient
+has an address and SMTP is configured, and a signed webhook per matching subscription of the
+department (or of a downstream platform that takes every department's notices). Each row has
+a unique key; writing the same key twice is a no-op, so a second sweep or a retried job never
+produces a notice twice. Delivery is the dispatcher's job (``app.services.dispatch``).
 """
 from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app
+from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
-from app.models import Notification
+from app.models import Department, Notification, User, WebhookSubscription
 from app.models.enums import Channel, NotificationStatus
 from app.services import clock
 
@@ -23,21 +27,49 @@ def enqueue(
     *,
     user_id: int | None = None,
     department_id: int | None = None,
-    channel: str = Channel.INBOX,
     not_before: datetime | None = None,
 ) -> bool:
-    """Write one notice unless one with this key exists. Returns whether it was written."""
+    """Write a notice to a user or a department. Returns whether it was new."""
+    if (user_id is None) == (department_id is None):
+        raise ValueError("a notice goes to a user or to a department")
+    recipient = {"recipient_user_id": user_id, "recipient_department_id": department_id}
+    new = _insert(key, Channel.INBOX, template, payload, recipient, not_before)
+    if not new:
+        return False
+    email = smtp_configured() and (
+        db.session.scalar(select(User.email).where(User.id == user_id)) if user_id
+        else db.session.scalar(select(Department.contact_email).where(Department.id == department_id))
+    )
+    if email:
+        _insert(f"{key}:email", Channel.EMAIL, template, payload, recipient, not_before)
+    if department_id is not None:
+        for subscription in subscriptions_for(department_id, template):
+            _insert(
+                f"{key}:webhook:{subscription.id}", Channel.WEBHOOK, template,
+                {**payload, "_subscription": subscription.id}, recipient, not_before,
+            )
+    return True
+
+
+def smtp_configured() -> bool:
+    return bool(current_app.config.get("SMTP_HOST"))
+
+
+def subscriptions_for(department_id: int, template: str) -> list[WebhookSubscription]:
+    rows = db.session.scalars(
+        select(WebhookSubscription).where(
+            WebhookSubscription.is_active.is_(True),
+            or_(WebhookSubscription.department_id == department_id, WebhookSubscription.department_id.is_(None)),
+        )
+    ).all()
+    return [s for s in rows if "*" in s.events or template in s.events]
+
+
+def _insert(key, channel, template, payload, recipient, not_before) -> bool:
+    now = clock.now()
     values = dict(
-        key=key,
-        channel=channel,
-        recipient_user_id=user_id,
-        recipient_department_id=department_id,
-        template=template,
-        payload=payload,
-        status=NotificationStatus.PENDING,
-        attempts=0,
-        next_attempt_at=not_before or clock.now(),
-        created_at=clock.now(),
+        key=key, channel=channel, template=template, payload=payload, status=NotificationStatus.PENDING,
+        attempts=0, next_attempt_at=not_before or now, created_at=now, **recipient,
     )
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert

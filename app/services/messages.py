@@ -1,0 +1,87 @@
+"""Texts of the notices, in Chinese with an English variant.
+
+Each template has a subject and one line per item; a digest puts many items of one template
+for one recipient into one message. Placeholders are the keys of the notice's payload.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
+    "case_submitted": {
+        "zh": ("申请已提交：{case}", "您的申请 {case} 已提交，我们将在规定时限内办理。"),
+        "en": ("Application submitted: {case}", "Your application {case} has been submitted."),
+    },
+    "case_changed": {
+        "zh": ("案件进展：{case}", "案件 {case} 已办理“{trigger}”，当前状态：{state}。"),
+        "en": ("Case update: {case}", "Case {case}: {trigger}; now {state}."),
+    },
+    "case_referred": {
+        "zh": ("转办核查：{case}", "案件 {case} 已转至贵单位核查，请在规定时限内答复。"),
+        "en": ("Referral: {case}", "Case {case} was referred to you for verification."),
+    },
+    "record_corrected": {
+        "zh": ("失信信息已更正：{record}", "贵单位提供的失信信息 {record} 已依异议案件 {case} 更正。"),
+        "en": ("Record corrected: {record}", "Record {record} was corrected (case {case})."),
+    },
+    "record_revoked": {
+        "zh": ("失信信息已撤销：{record}", "贵单位提供的失信信息 {record} 已依异议案件 {case} 撤销，请解除据此实施的相关措施。"),
+        "en": ("Record revoked: {record}", "Record {record} was revoked (case {case}); lift any measure based on it."),
+    },
+    "record_repaired": {
+        "zh": ("信用修复完成：{record}", "失信信息 {record} 已依信用修复案件 {case} 停止公示，请同步停止共享并解除相关措施。"),
+        "en": ("Credit repaired: {record}", "Record {record} left publicity after repair (case {case})."),
+    },
+    "record_republished": {
+        "zh": ("信用修复撤销：{record}", "因提供虚假材料，修复案件 {case} 已撤销，失信信息 {record} 恢复公示。"),
+        "en": ("Repair revoked: {record}", "Repair {case} was revoked for false material; record {record} is public again."),
+    },
+    "records_retired": {
+        "zh": ("失信信息公示期满停止公示（{count}条）", "以下失信信息公示期满，已停止公示：{records}"),
+        "en": ("Records retired at publicity end ({count})", "These records reached the end of publicity: {records}"),
+    },
+    "record_retired": {
+        "zh": ("失信信息已停止公示：{record}", "您的失信信息 {record} 公示期满，已停止公示。"),
+        "en": ("Record retired: {record}", "Your record {record} reached the end of its publicity period."),
+    },
+    "sla_due_soon": {
+        "zh": ("办理时限即将届满", "案件 {case} 的办理时限将于 {due_at} 届满。"),
+        "en": ("Deadline approaching", "Case {case} is due at {due_at}."),
+    },
+    "sla_breached": {
+        "zh": ("办理超期提醒", "案件 {case} 已超过办理时限（{due_at}）。"),
+        "en": ("Deadline passed", "Case {case} passed its deadline ({due_at})."),
+    },
+}
+
+# Templates whose notices to one recipient are sent together as one message.
+DIGESTED = {"sla_due_soon", "sla_breached", "records_retired", "record_retired"}
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    body: str
+
+
+class _Missing(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _line(template: str, locale: str, payload: dict) -> tuple[str, str]:
+    texts = TEMPLATES.get(template, {})
+    subject, line = texts.get(locale) or texts.get("zh") or (template, "{payload}")
+    values = _Missing({k: ("、" if locale == "zh" else ", ").join(v) if isinstance(v, list) else v
+                       for k, v in payload.items()}, payload=payload)
+    return subject.format_map(values), line.format_map(values)
+
+
+def render(template: str, payloads: list[dict], locale: str = "zh") -> Message:
+    """One message for one or more notices of the same template (a digest when several)."""
+    locale = "en" if (locale or "").startswith("en") else "zh"
+    lines = [_line(template, locale, p) for p in payloads]
+    if len(lines) == 1:
+        return Message(lines[0][0], lines[0][1])
+    heading = f"（共{len(lines)}项）" if locale == "zh" else f" ({len(lines)} items)"
+    return Message(lines[0][0] + heading, "\n".join(f"- {line}" for _, line in lines))
