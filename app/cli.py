@@ -176,3 +176,35 @@ def register_job_cli(app: Flask) -> None:
         except NotFound:
             raise click.ClickException("no such notice waiting or dead") from None
         click.echo(f"requeued {n}")
+
+    @app.cli.group("scheduler")
+    def scheduler_group() -> None:
+        """The scheduled jobs: expire, sla, dispatch, purge."""
+
+    @scheduler_group.command("run")
+    def scheduler_run_command() -> None:
+        """Run the scheduler in the foreground (several hosts may run one each)."""
+        from app.jobs import run_scheduler
+
+        run_scheduler(app)
+
+    @scheduler_group.command("run-once")
+    @click.argument("job", type=click.Choice(["expire", "sla", "dispatch", "purge"]))
+    def run_once_command(job: str) -> None:
+        """Run one job now, under its lock, and record its heartbeat."""
+        from app.services.jobs import run_job
+
+        outcome = run_job(job)
+        click.echo(f"{job}: {outcome.result}" if outcome.ran else f"{job}: skipped, another process runs it")
+
+    @scheduler_group.command("status")
+    def scheduler_status_command() -> None:
+        """Each job's last run, duration, result and how far behind it is."""
+        from app.services.jobs import job_health
+
+        for h in job_health():
+            behind = "never ran" if h.behind is None else f"behind {int(h.behind.total_seconds())}s"
+            last = h.last_finished_at.isoformat() if h.last_finished_at else "-"
+            click.echo(f"{h.name:<9} every {int(h.every.total_seconds())}s  last {last}  "
+                       f"{h.last_duration_ms or 0}ms  runs {h.runs}  failures {h.failures}  {behind}"
+                       + (f"  error: {h.last_error}" if h.last_error else ""))

@@ -1,0 +1,63 @@
+"""The scheduler process: APScheduler 3 runs each job on its interval, one instance at a time.
+
+Each job body is ``app.services.jobs.run_job``, which takes a database lock first, so several
+scheduler processes on several hosts can run side by side: one does each run, the others skip.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import Flask
+
+from app.services import clock
+from app.services.jobs import JOBS, run_job
+
+log = logging.getLogger(__name__)
+
+
+def _runner(app: Flask, name: str):
+    def run() -> None:
+        with app.app_context():
+            try:
+                outcome = run_job(name)
+            except Exception:  # logged with its traceback; the next run tries again
+                log.exception("job %s failed", name)
+                return
+            if outcome.ran:
+                log.info("job %s done in %.2fs: %s", name, outcome.seconds, outcome.result)
+
+    run.__name__ = f"{name}_job"
+    return run
+
+
+def build_scheduler(app: Flask, scheduler_class=BlockingScheduler):
+    scheduler = scheduler_class(
+        timezone=clock.PLATFORM_TZ,
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+    )
+    for name, job in JOBS.items():
+        if name == "purge":
+            trigger = CronTrigger(hour=2, minute=30, timezone=clock.PLATFORM_TZ)  # quiet hours
+            scheduler.add_job(_runner(app, name), trigger, id=name, name=name, misfire_grace_time=6 * 3600)
+        else:
+            trigger = IntervalTrigger(seconds=int(job.every.total_seconds()), timezone=clock.PLATFORM_TZ)
+            # Interval jobs also run at start: a host that was down catches up at once.
+            scheduler.add_job(_runner(app, name), trigger, id=name, name=name, next_run_time=clock.now())
+    return scheduler
+
+
+def run_scheduler(app: Flask) -> None:
+    scheduler = build_scheduler(app)
+
+    def stop(signum, frame):
+        log.info("scheduler stopping (signal %s)", signum)
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("scheduler started: %s", ", ".join(f"{n} every {j.every}" for n, j in JOBS.items()))
+    scheduler.start()

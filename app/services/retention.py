@@ -1,0 +1,82 @@
+"""Retention: personal data of records that left publicity long ago is removed (DESIGN section 6).
+
+A record retired (or repaired, or revoked) more than the policy's retention period ago keeps
+its skeleton and its whole audit trail, but its facts and sanction text are cleared and it
+moves to the final state ``purged``. Set-based per batch, like the expiry sweep.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import bindparam, func, select, text
+
+from app.extensions import db
+from app.models import CreditRecord
+from app.services import clock
+from app.services.calendar import parse_period
+from app.services.policy import get_policy_in_force
+
+PURGED_TEXT = "[已清除]"
+_UNITS = {"y": "years", "m": "months", "d": "days"}
+
+_EVENTS = text(
+    """
+    INSERT INTO record_event (record_id, seq, at, trigger, from_state, to_state, reason)
+    SELECT r.id, COALESCE((SELECT max(e.seq) FROM record_event e WHERE e.record_id = r.id), 0) + 1,
+           :now, 'purge', r.state, 'purged', :reason
+    FROM credit_record r WHERE r.id IN :ids
+    """
+).bindparams(bindparam("ids", expanding=True))
+_PURGE = text(
+    """
+    UPDATE credit_record
+    SET state = 'purged', purged_at = :now, updated_at = :now, version = version + 1,
+        facts = :cleared, sanction = :cleared
+    WHERE id IN :ids
+    """
+).bindparams(bindparam("ids", expanding=True))
+
+
+@dataclass
+class PurgeResult:
+    purged: int = 0
+    batches: int = 0
+
+
+def purge_expired_personal_data(batch_size: int = 1000) -> PurgeResult:
+    """Purge every record whose retention after leaving publicity has ended."""
+    body = get_policy_in_force().body
+    n, unit = parse_period(body.get("retention_after_retirement", "5y"))
+    today = clock.today()
+    # Records that left publicity before this instant are past retention today.
+    cutoff = clock.start_of_day(today - relativedelta(**{_UNITS[unit]: n}))
+    left_at = func.coalesce(CreditRecord.retired_at, CreditRecord.updated_at)
+    result = PurgeResult()
+    while True:
+        ids = list(
+            db.session.scalars(
+                select(CreditRecord.id)
+                .where(CreditRecord.state.in_(("retired", "repaired", "revoked")), left_at < cutoff)
+                .order_by(CreditRecord.id)
+                .limit(batch_size)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if not ids:
+            db.session.rollback()
+            return result
+        now = clock.now()
+        stamp = now if db.session.get_bind().dialect.name == "postgresql" else now.astimezone(UTC).replace(tzinfo=None)
+        params = {"ids": ids, "now": stamp, "reason": "retention period ended", "cleared": PURGED_TEXT}
+        db.session.execute(_EVENTS, params)
+        db.session.execute(_PURGE, params)
+        db.session.commit()
+        db.session.expire_all()
+        result.purged += len(ids)
+        result.batches += 1
+        if len(ids) < batch_size:
+            return result
+
+
