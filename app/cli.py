@@ -121,7 +121,7 @@ def register_job_cli(app: Flask) -> None:
     @sweep_group.command("expire")
     @click.option("--now", "at", help="Run as of this instant (ISO-8601), e.g. to catch up or rehearse.")
     @click.option("--dry-run", is_flag=True, help="List what would retire and change nothing.")
-    @click.option("--batch-size", type=click.IntRange(1, 100_000), default=5000, show_default=True)
+    @click.option("--batch-size", type=click.IntRange(1, 100_000), default=10_000, show_default=True)
     def expire_command(at: str | None, dry_run: bool, batch_size: int) -> None:
         """Retire every record whose publicity has ended; the last line says how many."""
         from app.services import expiry

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base
@@ -28,8 +28,15 @@ class CreditRecord(Base):
         CheckConstraint("is_public OR withheld_reason IS NOT NULL", name="withheld_has_reason"),
         # A department provides each of its decisions once; imports rely on it to be idempotent.
         UniqueConstraint("department_id", "decision_number"),
-        # The expiry sweep asks "in publicity, end passed"; the public query asks by subject.
-        Index("ix_credit_record_state_publicity_end", "state", "publicity_end"),
+        # The expiry sweep asks "in publicity, end passed": a partial index holds only the
+        # records in publicity, so a catch-up never wades through the retired ones.
+        Index(
+            "ix_credit_record_in_publicity_end",
+            "publicity_end",
+            postgresql_where=text("state IN ('published', 'corrected')"),
+            sqlite_where=text("state IN ('published', 'corrected')"),
+        ),
+        # The public query asks by subject, the department inbox by department.
         Index("ix_credit_record_subject_state", "subject_id", "state"),
         Index("ix_credit_record_department_state", "department_id", "state"),
     )

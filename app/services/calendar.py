@@ -63,17 +63,19 @@ class DayInfo:
     name: str | None = None
 
 
-@lru_cache(maxsize=1)
-def _official_years() -> frozenset[int]:
-    """Years for which the holiday data carries the State Council's schedule (make-up days)."""
-    data = holiday_data.China(years=range(2000, 2101))
-    return frozenset(d.year for d in data.weekend_workdays)
-
-
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
 def _holiday_data(year: int) -> tuple[dict[date, str], frozenset[date]]:
     data = holiday_data.China(years=year, categories=("public",))
     return dict(data.items()), frozenset(d for d in data.weekend_workdays if d.year == year)
+
+
+def _is_official(year: int) -> bool:
+    """Whether the holiday data carries the State Council's schedule for the year.
+
+    The package computes statutory holidays for any year by rule, but the make-up working
+    days (调休) only for years whose schedule was published: their presence tells which.
+    """
+    return bool(_holiday_data(year)[1])
 
 
 @dataclass
@@ -90,12 +92,13 @@ class WorkingCalendar:
     overrides: dict[date, str] = field(default_factory=dict)
     uncovered: frozenset[int] = field(init=False)
     _ordinals: list[int] = field(init=False, repr=False)
+    _override_years: frozenset[int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        official = _official_years()
         override_years = {d.year for d in self.overrides}
+        self._override_years = frozenset(override_years)
         self.uncovered = frozenset(
-            y for y in range(self.first_year, self.last_year + 1) if y not in official and y not in override_years
+            y for y in range(self.first_year, self.last_year + 1) if not _is_official(y) and y not in override_years
         )
         start = date(self.first_year, 1, 1).toordinal()
         end = date(self.last_year, 12, 31).toordinal()
@@ -105,7 +108,7 @@ class WorkingCalendar:
         kind = self.overrides.get(day)
         if kind is not None:
             return DayInfo(day, kind == "workday", "override")
-        if day.year in _official_years():
+        if _is_official(day.year):
             public, makeup = _holiday_data(day.year)
             if day in makeup:
                 return DayInfo(day, True, "holiday-data", "调休上班")
@@ -113,7 +116,7 @@ class WorkingCalendar:
                 return DayInfo(day, False, "holiday-data", public[day])
         weekend = day.weekday() >= 5
         source = "weekend" if weekend else "weekday"
-        if day.year not in _official_years() and not any(d.year == day.year for d in self.overrides):
+        if not _is_official(day.year) and day.year not in self._override_years:
             source = "weekends-only (no data)"
         return DayInfo(day, not weekend, source)
 

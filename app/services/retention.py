@@ -7,12 +7,11 @@ moves to the final state ``purged``. Set-based per batch, like the expiry sweep.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC
-
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import bindparam, func, select, text
 
 from app.extensions import db
+from app.models.base import UTCDateTime
 from app.models import CreditRecord
 from app.services import clock
 from app.services.calendar import parse_period
@@ -28,7 +27,7 @@ _EVENTS = text(
            :now, 'purge', r.state, 'purged', :reason
     FROM credit_record r WHERE r.id IN :ids
     """
-).bindparams(bindparam("ids", expanding=True))
+).bindparams(bindparam("ids", expanding=True), bindparam("now", type_=UTCDateTime()))
 _PURGE = text(
     """
     UPDATE credit_record
@@ -36,7 +35,7 @@ _PURGE = text(
         facts = :cleared, sanction = :cleared
     WHERE id IN :ids
     """
-).bindparams(bindparam("ids", expanding=True))
+).bindparams(bindparam("ids", expanding=True), bindparam("now", type_=UTCDateTime()))
 
 
 @dataclass
@@ -68,8 +67,7 @@ def purge_expired_personal_data(batch_size: int = 1000) -> PurgeResult:
             db.session.rollback()
             return result
         now = clock.now()
-        stamp = now if db.session.get_bind().dialect.name == "postgresql" else now.astimezone(UTC).replace(tzinfo=None)
-        params = {"ids": ids, "now": stamp, "reason": "retention period ended", "cleared": PURGED_TEXT}
+        params = {"ids": ids, "now": now, "reason": "retention period ended", "cleared": PURGED_TEXT}
         db.session.execute(_EVENTS, params)
         db.session.execute(_PURGE, params)
         db.session.commit()
