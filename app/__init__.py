@@ -95,8 +95,12 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
 
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn):
+    """IMMEDIATE: take the write lock at the start, so that concurrent writers (the web
+    process and the scheduler) queue up for ``busy_timeout`` instead of failing when a
+    transaction that read first tries to write after another one committed. SQLite is the
+    embedded single-host database; PostgreSQL is where concurrency is meant to scale."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _register_blueprints(app: Flask) -> None:

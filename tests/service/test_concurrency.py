@@ -30,7 +30,9 @@ def test_two_concurrent_transitions_one_wins_the_other_conflicts(committed_app):
             from app.models import User
 
             actor = db.session.get(User, ids[who])
-            db.session.get(Case, ids["case"])  # both have read the case before either writes
+            seen = db.session.get(Case, ids["case"]).version  # both saw the case before either acts
+            db.session.commit()
+            assert seen == ids["version"]
             barrier.wait(timeout=10)
             try:
                 transition_case(ids["case"], Action(trigger, ids["version"], "理由"), actor)
