@@ -58,6 +58,7 @@ PAGES = {
     "/admin/users": {Role.ADMIN},
     "/desk/workflows": {Role.OFFICER, Role.SUPERVISOR, Role.ADMIN},
     "/desk/workflows/record": {Role.OFFICER, Role.SUPERVISOR, Role.ADMIN},
+    "/admin/outbox/dead": {Role.ADMIN},
 }
 NOT_BUILT = {"/portal/objections/new", "/desk/queues", "/dept/referrals", "/admin/users"}
 
@@ -106,3 +107,28 @@ def test_security_headers_are_set(client):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
+
+
+def test_admins_see_dead_letters_and_send_them_again(client, db):
+    from app.models import Notification
+    from app.models.enums import NotificationStatus
+    from app.services import notify
+    from tests.web.helpers import csrf_token
+
+    admin = make_user(Role.ADMIN)
+    notify.enqueue("k:dead", "case_submitted", {"case": "X"}, user_id=admin.id)
+    notice = db.session.scalars(db.select(Notification)).one()
+    notice.status, notice.attempts, notice.last_error = NotificationStatus.DEAD, 8, "SMTP: refused"
+    db.session.commit()
+    sign_in(client, admin.username)
+    page = client.get("/admin/outbox/dead")
+    assert page.status_code == 200 and "SMTP: refused" in text(page)
+    assert client.post("/admin/outbox/dead", data={"id": str(notice.id)}).status_code == 400  # no token
+    token = csrf_token(client, "/admin/outbox/dead")
+    assert client.post("/admin/outbox/dead", data={"csrf_token": token, "id": "x"}).status_code == 422
+    done = client.post("/admin/outbox/dead", data={"csrf_token": token, "id": str(notice.id)})
+    assert done.status_code == 302
+    db.session.refresh(notice)
+    assert notice.status == NotificationStatus.PENDING and notice.attempts == 0
+    home = text(client.get("/admin/"))
+    assert "expire" in home and "dispatch" in home
