@@ -22,6 +22,7 @@ from app.models.base import UTCDateTime
 from app.models import Case, CreditRecord
 from app.models.enums import IN_PUBLICITY, CaseKind
 from app.services import clock, notify
+from app.services.records import BULK_EVENTS
 
 BATCH_SIZE = 10_000
 RETIRE_REASON = "publicity period ended"
@@ -56,14 +57,6 @@ _RETIRE_POSTGRES = text(
 # No ORDER BY: any due rows will do, and sorting every due row again for each batch would
 # make a large catch-up quadratic.
 _PICK_SQLITE = text(f"SELECT id FROM credit_record WHERE {_DUE} LIMIT :batch")
-_EVENTS_SQLITE = text(
-    """
-    INSERT INTO record_event (record_id, seq, at, trigger, from_state, to_state, reason)
-    SELECT r.id, COALESCE((SELECT max(e.seq) FROM record_event e WHERE e.record_id = r.id), 0) + 1,
-           :now, 'expire', r.state, 'retired', :reason
-    FROM credit_record r WHERE r.id IN :ids
-    """
-).bindparams(bindparam("ids", expanding=True), bindparam("now", type_=UTCDateTime()))
 _UPDATE_SQLITE = text(
     """
     UPDATE credit_record SET state = 'retired', retired_at = :now, updated_at = :now, version = version + 1
@@ -134,7 +127,7 @@ def _retire_batch(now: datetime, today: date, batch_size: int):
     ids = db.session.scalars(_PICK_SQLITE, params).all()
     if not ids:
         return []
-    db.session.execute(_EVENTS_SQLITE, {**params, "ids": ids})
+    db.session.execute(BULK_EVENTS, {**params, "ids": ids, "trigger": "expire", "to_state": "retired"})
     return db.session.execute(_UPDATE_SQLITE, {**params, "ids": ids}).all()
 
 

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import joinedload
 
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import CreditRecord, RecordEvent
+from app.models.base import UTCDateTime
 from app.services import clock, notify
 from workflows import RECORD, SYSTEM
 
@@ -47,6 +48,17 @@ def count_records_by_state(department_id: int | None = None) -> dict[str, int]:
 # ---------------------------------------------------------------------------------------
 
 CORRECTABLE_FIELDS = ("facts", "sanction", "decision_number")
+
+# One lifecycle event for each record in :ids, numbered after its last one; from_state is the
+# record's state now, so run it before the statement that changes the state. For set-based jobs.
+BULK_EVENTS = text(
+    """
+    INSERT INTO record_event (record_id, seq, at, trigger, from_state, to_state, reason)
+    SELECT r.id, COALESCE((SELECT max(e.seq) FROM record_event e WHERE e.record_id = r.id), 0) + 1,
+           :now, :trigger, r.state, :to_state, :reason
+    FROM credit_record r WHERE r.id IN :ids
+    """
+).bindparams(bindparam("ids", expanding=True), bindparam("now", type_=UTCDateTime()))
 
 
 def apply_record_trigger(

@@ -16,18 +16,11 @@ from app.models import CreditRecord
 from app.services import clock
 from app.services.calendar import parse_period
 from app.services.policy import get_policy_in_force
+from app.services.records import BULK_EVENTS
 
 PURGED_TEXT = "[已清除]"
 _UNITS = {"y": "years", "m": "months", "d": "days"}
 
-_EVENTS = text(
-    """
-    INSERT INTO record_event (record_id, seq, at, trigger, from_state, to_state, reason)
-    SELECT r.id, COALESCE((SELECT max(e.seq) FROM record_event e WHERE e.record_id = r.id), 0) + 1,
-           :now, 'purge', r.state, 'purged', :reason
-    FROM credit_record r WHERE r.id IN :ids
-    """
-).bindparams(bindparam("ids", expanding=True), bindparam("now", type_=UTCDateTime()))
 _PURGE = text(
     """
     UPDATE credit_record
@@ -68,7 +61,7 @@ def purge_expired_personal_data(batch_size: int = 1000) -> PurgeResult:
             return result
         now = clock.now()
         params = {"ids": ids, "now": now, "reason": "retention period ended", "cleared": PURGED_TEXT}
-        db.session.execute(_EVENTS, params)
+        db.session.execute(BULK_EVENTS, {**params, "trigger": "purge", "to_state": "purged"})
         db.session.execute(_PURGE, params)
         db.session.commit()
         db.session.expire_all()

