@@ -163,3 +163,30 @@ def build_record(
         policy_version=policy.version,
         **fields,
     )
+
+
+def find_public_records(identifier: str) -> tuple[object | None, list[CreditRecord]]:
+    """The public query: the subject and its records in publicity today, and nothing else.
+
+    Withheld records (minors, minor offences not published), records before their publicity
+    starts or after it ends, and repaired, revoked, retired or purged ones are never shown.
+    """
+    from app.models import Subject
+
+    subject = db.session.scalar(select(Subject).where(Subject.identifier == identifier))
+    if subject is None:
+        return None, []
+    today = clock.today()
+    records = db.session.scalars(
+        select(CreditRecord)
+        .where(
+            CreditRecord.subject_id == subject.id,
+            CreditRecord.is_public.is_(True),
+            CreditRecord.state.in_(("published", "corrected")),
+            CreditRecord.publicity_start <= today,
+            CreditRecord.publicity_end >= today,
+        )
+        .options(joinedload(CreditRecord.department))
+        .order_by(CreditRecord.decision_date.desc(), CreditRecord.id.desc())
+    ).all()
+    return subject, list(records)

@@ -21,7 +21,6 @@ def home_endpoint(user) -> str:
 
 # What each unfinished page will do, shown on the page itself (and listed in the README).
 NOT_BUILT = {
-    "public_query": _l("Public query of a subject's records in publicity, with the \"under objection\" mark."),
     "submit_objection": _l("Submitting an objection about one of your records, with evidence files."),
     "submit_repair": _l("Applying for credit repair, with the eligibility check shown before submission."),
     "submit_complaint": _l("Filing a complaint about a record, a department or the handling of a case."),
