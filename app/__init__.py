@@ -104,10 +104,10 @@ def _sqlite_begin(conn):
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app.web import admin, api, auth, dept, desk, portal, public
+    from app.web import admin, api, auth, cases, dept, desk, portal, public
     from app.web.access import enforce_access_rules
 
-    for module in (public, auth, portal, desk, dept, admin, api):
+    for module in (public, auth, portal, desk, dept, admin, api, cases):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # the API authenticates every call with a key, not a cookie
     app.before_request(enforce_access_rules)
@@ -136,8 +136,11 @@ def _register_template_helpers(app: Flask) -> None:
     def inject_globals():
         from flask_babel import get_locale
 
+        from app.services import clock
+
         locale = get_locale()
         return {
             "current_locale": "zh_CN" if locale is None or locale.language == "zh" else "en",
             "demo_mode": app.config.get("DEMO_MODE", False),
+            "now": clock.now,
         }
