@@ -21,13 +21,8 @@ def home_endpoint(user) -> str:
 
 # What each unfinished page will do, shown on the page itself (and listed in the README).
 NOT_BUILT = {
-    "submit_objection": _l("Submitting an objection about one of your records, with evidence files."),
-    "submit_repair": _l("Applying for credit repair, with the eligibility check shown before submission."),
-    "submit_complaint": _l("Filing a complaint about a record, a department or the handling of a case."),
-    "case_page": _l("The case page: timeline, deadlines, actions allowed now, decision and reasons."),
     "queues": _l("Deadline-ordered queues with filters, claiming, assignment and bulk actions."),
     "dashboard_charts": _l("SLA compliance charts per workflow, step and department, with CSV export."),
-    "referrals": _l("Answering referrals: record correct, corrected fields, or revoke, with reasons and files."),
     "record_entry": _l("Entering records by hand and importing them from CSV or XLSX."),
     "admin_users": _l("Managing users, departments, API keys, policy versions and the working-day calendar."),
 }

@@ -1,14 +1,21 @@
 """The subject portal: my records, my cases, applications."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
-from app.models.enums import Role
-from app.services.cases import list_cases_of_subject
+from app.errors import DomainError
+from app.extensions import db
+from app.forms.cases import ApplicationForm, ComplaintForm, RepairForm
+from app.models import CreditRecord, Department
+from app.models.enums import AttachmentPurpose, CaseKind, Role
+from app.services import files
+from app.services.cases import Submission, list_cases_of_subject, reason_text, repair_eligibility, submit_case
+from app.services.dispatch import list_inbox
 from app.services.records import list_records_of_subject
 from app.web.access import roles
-from app.web.home import render_not_built
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
@@ -22,22 +29,100 @@ def home():
         subject=subject,
         records=list_records_of_subject(subject.id),
         cases=list_cases_of_subject(subject.id),
+        notices=list_inbox(current_user, limit=10),
     )
 
 
-@bp.route("/objections/new")
+def _own_record(record_id: int) -> CreditRecord:
+    record = db.session.get(CreditRecord, record_id)
+    if record is None or record.subject_id != current_user.subject_id:
+        abort(404)  # another subject's record is as good as absent
+    return record
+
+
+def _uploads(field, purpose: str) -> list[files.Upload]:
+    return [files.Upload(purpose, f.filename or "", f.read()) for f in field.data or [] if f and f.filename]
+
+
+def _submit(form, kind: str, record: CreditRecord | None, uploads: list[files.Upload], **extra):
+    try:
+        case = submit_case(current_user, Submission(
+            kind=kind, title=form.title.data, statement=form.statement.data,
+            record_id=record.id if record else None, uploads=uploads, **extra,
+        ))
+    except DomainError as error:
+        db.session.rollback()
+        form.form_errors.append(str(error))
+        return None
+    flash(_("Your application %(number)s has been submitted.", number=case.number), "success")
+    return redirect(url_for("cases.show", case_id=case.id))
+
+
+@bp.route("/records/<int:record_id>/objection", methods=["GET", "POST"])
 @roles(Role.APPLICANT)
-def new_objection():
-    return render_not_built("submit_objection")
+def new_objection(record_id: int):
+    record = _own_record(record_id)
+    form = ApplicationForm()
+    status = 200
+    if form.validate_on_submit():
+        done = _submit(form, CaseKind.OBJECTION, record, _uploads(form.evidence, AttachmentPurpose.EVIDENCE))
+        if done:
+            return done
+        status = 422
+    elif form.is_submitted():
+        status = 422
+    return render_template("portal/apply.html", form=form, record=record, kind=CaseKind.OBJECTION), status
 
 
-@bp.route("/repairs/new")
+@bp.route("/records/<int:record_id>/repair", methods=["GET", "POST"])
 @roles(Role.APPLICANT)
-def new_repair():
-    return render_not_built("submit_repair")
+def new_repair(record_id: int):
+    """The eligibility check is shown before anything is filled in, with each reason."""
+    record = _own_record(record_id)
+    form = RepairForm()
+    blocking = [p for p in repair_eligibility(record, {AttachmentPurpose.OBLIGATION_PROOF, AttachmentPurpose.CREDIT_COMMITMENT})]
+    status = 200
+    if form.validate_on_submit():
+        uploads = (
+            _uploads(form.obligation_proof, AttachmentPurpose.OBLIGATION_PROOF)
+            + _uploads(form.commitment, AttachmentPurpose.CREDIT_COMMITMENT)
+            + _uploads(form.evidence, AttachmentPurpose.EVIDENCE)
+        )
+        done = _submit(form, CaseKind.REPAIR, record, uploads)
+        if done:
+            return done
+        status = 422
+    elif form.is_submitted():
+        status = 422
+    return render_template(
+        "portal/apply.html", form=form, record=record, kind=CaseKind.REPAIR,
+        blocking=[reason_text(p) for p in blocking],
+    ), status
 
 
-@bp.route("/complaints/new")
+@bp.route("/complaints/new", methods=["GET", "POST"])
 @roles(Role.APPLICANT)
 def new_complaint():
-    return render_not_built("submit_complaint")
+    form = ComplaintForm()
+    records = list_records_of_subject(current_user.subject_id)
+    departments = db.session.scalars(select(Department).where(Department.is_active.is_(True)).order_by(Department.name)).all()
+    form.record_id.choices = [(0, "—")] + [(r.id, f"{r.decision_number}（{r.department.name}）") for r in records]
+    form.department_id.choices = [(0, "—")] + [(d.id, d.name) for d in departments]
+    status = 200
+    if form.validate_on_submit():
+        record = _own_record(form.record_id.data) if form.record_id.data else None
+        department_id = form.department_id.data or None
+        if department_id and not any(d.id == department_id for d in departments):
+            abort(404)
+        if record is None and department_id is None:
+            form.form_errors.append(_("Choose the record or the department the complaint is about."))
+            status = 422
+        else:
+            done = _submit(form, CaseKind.COMPLAINT, record, _uploads(form.evidence, AttachmentPurpose.EVIDENCE),
+                           department_id=department_id if record is None else None)
+            if done:
+                return done
+            status = 422
+    elif form.is_submitted():
+        status = 422
+    return render_template("portal/apply.html", form=form, record=None, kind=CaseKind.COMPLAINT), status
