@@ -57,4 +57,4 @@ def test_a_bad_identifier_gets_a_clear_422(client, db):
 def test_an_unknown_subject_has_nothing_in_publicity(client, db):
     page = _query(client, "91350100M000100Y43")
     assert page.status_code == 200
-    assert "没有" in text(page) or "暂无" in text(page) or "无" in text(page)
+    assert "该信用主体暂无处于公示期的失信信息。" in text(page)
