@@ -1,5 +1,5 @@
 """Complaint (投诉): about a record, a department or the handling of a case (DESIGN sections 5, 9)."""
-from workflows.definition import SYSTEM, Clock, State, Workflow, transition
+from workflows.definition import SYSTEM, Clock, State, Workflow, handling, transition
 
 APPLICANT, OFFICER, DEPARTMENT = "applicant", "officer", "department"
 STAFF = (OFFICER, "supervisor")
@@ -30,5 +30,6 @@ COMPLAINT = Workflow(
                    guards=["is_applicant", "not_reopened_before", "reopen_window_open"], reason=True),
         transition("close", "responded", "closed", (APPLICANT, SYSTEM)),
         transition("withdraw", ("submitted", "accepted", "assigned"), "withdrawn", APPLICANT, guards=["is_applicant"]),
+        *handling(("submitted", "accepted", "assigned"), STAFF),
     ),
 )

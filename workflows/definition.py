@@ -76,6 +76,7 @@ class Transition:
     guards: tuple[str, ...] = ()
     effects: tuple[str, ...] = ()
     reason_required: bool = False
+    bookkeeping: bool = False  # changes who handles the case, not its state: not drawn
 
 
 def transition(
@@ -87,6 +88,7 @@ def transition(
     guards: Iterable[str] = (),
     effects: Iterable[str] = (),
     reason: bool = False,
+    bookkeeping: bool = False,
 ) -> Transition:
     """Shorthand used by the workflow tables."""
     return Transition(
@@ -97,7 +99,20 @@ def transition(
         guards=tuple(guards),
         effects=tuple(effects),
         reason_required=reason,
+        bookkeeping=bookkeeping,
     )
+
+
+def handling(states: Iterable[str], staff: Iterable[str]) -> list[Transition]:
+    """Claiming and reassigning a case: in each open state, a step that stays in that state."""
+    staff = tuple(staff)
+    steps = []
+    for state in states:
+        steps.append(transition("claim", state, state, staff, guards=["unassigned"], effects=["claim"],
+                                bookkeeping=True))
+        steps.append(transition("reassign", state, state, staff, effects=["reassign"], reason=True,
+                                bookkeeping=True))
+    return steps
 
 
 GuardCheck = Callable[[str], str | None]  # guard name -> None if it holds, else why not

@@ -19,7 +19,7 @@ MARGIN = 30
 def _drawn(workflow: Workflow):
     """Transitions drawn as arrows. Those that leave from many states (withdraw, close on
     retirement) would cross the whole picture: they are listed under it instead."""
-    return [t for t in workflow.transitions if len(t.source) < 3]
+    return [t for t in workflow.transitions if len(t.source) < 3 and not t.bookkeeping]
 
 
 def layout(workflow: Workflow) -> dict[str, tuple[float, float]]:
@@ -86,7 +86,7 @@ def layout(workflow: Workflow) -> dict[str, tuple[float, float]]:
 
 def shared_exits(workflow: Workflow) -> list[tuple[str, tuple[str, ...], str]]:
     """(trigger, from states, to state) of the transitions listed under the diagram."""
-    return [(t.trigger, t.source, t.dest) for t in workflow.transitions if len(t.source) >= 3]
+    return [(t.trigger, t.source, t.dest) for t in workflow.transitions if len(t.source) >= 3 and not t.bookkeeping]
 
 
 def svg(

@@ -1,5 +1,5 @@
 """Objection (异议): a subject says a record is wrong (DESIGN section 5, SLA in section 9)."""
-from workflows.definition import NO_SLA, SYSTEM, Clock, State, Workflow, transition
+from workflows.definition import NO_SLA, SYSTEM, Clock, State, Workflow, handling, transition
 
 APPLICANT, OFFICER, DEPARTMENT = "applicant", "officer", "department"
 STAFF = (OFFICER, "supervisor")
@@ -52,5 +52,6 @@ OBJECTION = Workflow(
                    "withdrawn", APPLICANT, guards=["is_applicant"], effects=["clear_objection_mark"]),
         transition("close_on_retirement", OPEN, "closed", SYSTEM, reason=True,
                    effects=["clear_objection_mark"]),
+        *handling(("submitted", "awaiting_supplement", "accepted", "referred", "replied", "decided"), STAFF),
     ),
 )

@@ -1,5 +1,5 @@
 """Credit repair (信用修复): ending publicity early after correction (DESIGN sections 5 and 9)."""
-from workflows.definition import NO_SLA, SYSTEM, Clock, State, Workflow, transition
+from workflows.definition import NO_SLA, SYSTEM, Clock, State, Workflow, handling, transition
 
 APPLICANT, OFFICER, DEPARTMENT = "applicant", "officer", "department"
 STAFF = (OFFICER, "supervisor")
@@ -47,5 +47,6 @@ REPAIR = Workflow(
         transition("revoke_for_fraud", "approved", "revoked", STAFF, effects=["republish_record"], reason=True),
         transition("withdraw", OPEN, "withdrawn", APPLICANT, guards=["is_applicant"]),
         transition("close_on_retirement", OPEN, "closed", SYSTEM, reason=True),
+        *handling(OPEN, STAFF),
     ),
 )

@@ -8,6 +8,7 @@ timers, one audit event and the notices, and commits once. A refused trigger cha
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -40,6 +41,7 @@ REFUSALS = {
     "already_reopened": _l("A complaint may be reopened only once."),
     "reopen_window_passed": _l("The time to reopen this complaint has passed."),
     "already_extended": _l("The deadline of this case has already been extended once."),
+    "already_assigned": _l("Someone already handles this case."),
     "supplement_window_passed": _l("The time to supply material has passed."),
     "department_opinion_missing": _l("Records of this category need the department's opinion before a repair is approved."),
     "reason_required": _l("Please give a reason."),
@@ -271,6 +273,8 @@ def _event_data(action: Action) -> dict | None:
     data = {}
     if action.assignee_id:
         data["assignee_id"] = action.assignee_id
+    elif action.trigger == "claim":
+        data["assignee_id"] = None  # the actor
     if action.department_id:
         data["department_id"] = action.department_id
     if action.corrections:
@@ -335,6 +339,10 @@ def _has_event(case, trigger) -> bool:
     )
 
 
+def _guard_unassigned(case, actor):
+    return None if case.assignee_id is None else "already_assigned"
+
+
 def _guard_not_reopened_before(case, actor):
     return "already_reopened" if _has_event(case, "reopen") else None
 
@@ -372,6 +380,7 @@ def _guard_department_opinion_if_required(case, actor):
 
 
 GUARDS = {
+    "unassigned": _guard_unassigned,
     "supplement_window_open": _clock_open("supplement", "supplement_window_passed"),
     "reopen_window_open": _clock_open("reopen_window", "reopen_window_passed"),
     "department_opinion_if_required": _guard_department_opinion_if_required,
@@ -487,6 +496,20 @@ def _effect_assign_handler(case, action, actor):
         raise InvalidInput(_l("Choose an officer or a department to handle the complaint."))
 
 
+def _effect_claim(case, action, actor):
+    case.assignee_id = actor.id
+
+
+def _effect_reassign(case, action, actor):
+    assignee = db.session.get(User, action.assignee_id) if action.assignee_id else None
+    if assignee is None or assignee.role not in (Role.OFFICER, Role.SUPERVISOR) or not assignee.is_active:
+        raise InvalidInput(_l("Choose an active case officer."))
+    case.assignee_id = assignee.id
+    notify.enqueue(
+        f"assigned:{case.id}:v{case.version}", "case_assigned", {"case": case.number}, user_id=assignee.id,
+    )
+
+
 def _effect_extend_overall(case, action, actor):
     sla.extend_timer(case, "overall")
 
@@ -501,12 +524,14 @@ EFFECTS = {
     "assign_department": _effect_assign_department,
     "assign_handler": _effect_assign_handler,
     "extend_overall": _effect_extend_overall,
+    "claim": _effect_claim,
+    "reassign": _effect_reassign,
 }
 
 
 def _notify_transition(case: Case, taken: Transition, actor: User | None) -> None:
-    """Tell the applicant whenever someone else moved the case."""
-    if actor is not None and actor.id == case.applicant_id:
+    """Tell the applicant whenever someone else moved the case (not who handles it)."""
+    if taken.bookkeeping or (actor is not None and actor.id == case.applicant_id):
         return
     notify.enqueue(
         f"case:{case.id}:v{case.version}:{taken.trigger}", "case_changed",
@@ -586,3 +611,108 @@ def count_open_cases(overdue_before=None) -> dict[tuple[str, str], int]:
     return {(kind, state): n for kind, state, n in db.session.execute(stmt)}
 
 
+
+
+# ---------------------------------------------------------------------------------------
+# Officer queues: filters and keyset pagination (no OFFSET: page 1,000 costs what page 1 does).
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class QueueFilter:
+    kind: str | None = None
+    state: str | None = None
+    department_id: int | None = None
+    assignee: str | None = None  # "me", "none" or a user id
+    overdue: bool = False
+    submitted_from: date | None = None
+    submitted_to: date | None = None
+
+
+@dataclass(frozen=True)
+class QueueCursor:
+    """The last row of a page: (has no deadline, deadline, id), the queue's sort key."""
+
+    no_deadline: bool
+    due_at: datetime | None
+    case_id: int
+
+    def encode(self) -> str:
+        due = self.due_at.isoformat() if self.due_at else "-"
+        return f"{int(self.no_deadline)}~{due}~{self.case_id}"
+
+    @classmethod
+    def decode(cls, text: str) -> QueueCursor:
+        """Raises ValueError on anything that is not a cursor this code wrote."""
+        flag, due, case_id = text.split("~")
+        if flag not in ("0", "1"):
+            raise ValueError("bad cursor")
+        return cls(flag == "1", None if due == "-" else datetime.fromisoformat(due), int(case_id))
+
+
+def list_queue(user: User, filters: QueueFilter, after: QueueCursor | None = None, limit: int = 50):
+    """Open cases, earliest deadline first, filtered; returns (cases, cursor of the next page)."""
+    from sqlalchemy import and_, or_
+
+    stmt = select(Case).where(_open_filter()).options(
+        joinedload(Case.subject), joinedload(Case.assignee), joinedload(Case.department)
+    )
+    if filters.kind:
+        stmt = stmt.where(Case.kind == filters.kind)
+    if filters.state:
+        stmt = stmt.where(Case.state == filters.state)
+    if filters.department_id:
+        stmt = stmt.where(Case.department_id == filters.department_id)
+    if filters.assignee == "me":
+        stmt = stmt.where(Case.assignee_id == user.id)
+    elif filters.assignee == "none":
+        stmt = stmt.where(Case.assignee_id.is_(None))
+    elif filters.assignee and filters.assignee.isdigit():
+        stmt = stmt.where(Case.assignee_id == int(filters.assignee))
+    if filters.overdue:
+        stmt = stmt.where(Case.due_at < clock.now())
+    if filters.submitted_from:
+        stmt = stmt.where(Case.submitted_at >= clock.start_of_day(filters.submitted_from))
+    if filters.submitted_to:
+        stmt = stmt.where(Case.submitted_at < clock.start_of_day(filters.submitted_to + timedelta(days=1)))
+    no_deadline = Case.due_at.is_(None)
+    if after is not None:
+        if after.no_deadline:
+            stmt = stmt.where(no_deadline, Case.id > after.case_id)
+        else:
+            stmt = stmt.where(or_(
+                Case.due_at > after.due_at,
+                and_(Case.due_at == after.due_at, Case.id > after.case_id),
+                no_deadline,
+            ))
+    rows = list(db.session.scalars(stmt.order_by(no_deadline, Case.due_at, Case.id).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = QueueCursor(last.due_at is None, last.due_at, last.id)
+    return rows, next_cursor
+
+
+@dataclass
+class BulkResult:
+    done: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (case number, why)
+
+
+def apply_to_many(user: User, trigger: str, versions: dict[int, int], assignee_id: int | None = None,
+                  reason: str | None = None) -> BulkResult:
+    """The same action on many cases, each through its workflow, each its own transaction."""
+    from app.errors import DomainError
+
+    result = BulkResult()
+    for case_id, version in versions.items():
+        number = db.session.scalar(select(Case.number).where(Case.id == case_id)) or f"#{case_id}"
+        try:
+            transition_case(case_id, Action(trigger, version, reason, assignee_id=assignee_id), user)
+        except DomainError as error:
+            db.session.rollback()
+            result.refused.append((number, str(error)))
+        else:
+            result.done.append(number)
+    return result

@@ -16,6 +16,10 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "zh": ("案件进展：{case}", "案件 {case} 已办理“{trigger}”，当前状态：{state}。"),
         "en": ("Case update: {case}", "Case {case}: {trigger}; now {state}."),
     },
+    "case_assigned": {
+        "zh": ("案件已分派给您：{case}", "案件 {case} 已分派给您办理。"),
+        "en": ("Case assigned to you: {case}", "Case {case} was assigned to you."),
+    },
     "case_referred": {
         "zh": ("转办核查：{case}", "案件 {case} 已转至贵单位核查，请在规定时限内答复。"),
         "en": ("Referral: {case}", "Case {case} was referred to you for verification."),

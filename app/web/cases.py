@@ -93,7 +93,7 @@ def act(case_id: int):
         trigger=trigger,
         expected_version=form.version.data,
         reason=form.reason.data,
-        assignee_id=form.assignee_id.data if trigger == "assign" and form.assignee_id.data else None,
+        assignee_id=form.assignee_id.data if trigger in ("assign", "reassign") and form.assignee_id.data else None,
         corrections=corrections,
         uploads=uploads,
     )

@@ -1,12 +1,17 @@
 """The officer desk and the supervisor dashboard."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 from markupsafe import Markup
 
 from app.models.enums import Role
 from app.services import clock
-from app.services.cases import count_open_cases, list_open_cases
+from app.errors import InvalidInput
+from app.forms.desk import BulkForm, QueueFilterForm
+from app.services.cases import QueueCursor, QueueFilter, apply_to_many, count_open_cases, list_open_cases, list_queue
+from app.services.directory import list_departments, list_officers
 from app.services.policy import clock_rule, get_policy_in_force
 from app.web.access import roles
 from app.web.labels import label
@@ -34,10 +39,85 @@ def dashboard():
     )
 
 
+BULK_ACTIONS = ("claim", "accept", "reassign")
+
+
+def _filter_form() -> QueueFilterForm:
+    form = QueueFilterForm(request.args)
+    states = sorted({s.name for w in CASE_WORKFLOWS.values() for s in w.states if not s.done})
+    everyone = [("", _("All"))]
+    form.kind.choices = everyone + [(k, label("case_kind", k)) for k in CASE_WORKFLOWS]
+    form.state.choices = everyone + [(s, label("case_state", s)) for s in states]
+    form.department.choices = everyone + [(str(d.id), d.name) for d in list_departments()]
+    form.assignee.choices = everyone + [("me", _("Me")), ("none", _("Nobody yet"))] + [
+        (str(u.id), u.display_name) for u in list_officers()
+    ]
+    return form
+
+
 @bp.route("/queues")
 @roles(Role.OFFICER, Role.SUPERVISOR)
 def queues():
-    return render_not_built("queues")
+    """Open cases by deadline, with filters and keyset pages; counts per queue beside them."""
+    form = _filter_form()
+    if request.args and not form.validate():
+        return render_template("desk/queues.html", form=form, cases=[], next_cursor=None,
+                               counts=count_open_cases(), overdue=count_open_cases(clock.now()),
+                               bulk=_bulk_form(), now=clock.now()), 422
+    try:
+        after = QueueCursor.decode(form.after.data) if form.after.data else None
+    except ValueError:
+        abort(400)
+    filters = QueueFilter(
+        kind=form.kind.data or None,
+        state=form.state.data or None,
+        department_id=int(form.department.data) if form.department.data else None,
+        assignee=form.assignee.data or None,
+        overdue=form.overdue.data,
+        submitted_from=form.submitted_from.data,
+        submitted_to=form.submitted_to.data,
+    )
+    rows, next_cursor = list_queue(current_user, filters, after)
+    args = {k: v for k, v in request.args.items() if k != "after"}
+    return render_template(
+        "desk/queues.html", form=form, cases=rows, counts=count_open_cases(),
+        overdue=count_open_cases(clock.now()), bulk=_bulk_form(), now=clock.now(),
+        next_url=url_for("desk.queues", **args, after=next_cursor.encode()) if next_cursor else None,
+        first_url=url_for("desk.queues", **args) if after else None,
+    )
+
+
+def _bulk_form() -> BulkForm:
+    form = BulkForm()
+    form.action.choices = [(a, label("trigger", a)) for a in BULK_ACTIONS]
+    form.assignee_id.choices = [(u.id, u.display_name) for u in list_officers()]
+    return form
+
+
+@bp.route("/queues/bulk", methods=["POST"])
+@roles(Role.OFFICER, Role.SUPERVISOR)
+def bulk():
+    """One action on the ticked cases; each goes through its own workflow, each may refuse."""
+    form = _bulk_form()
+    if not form.validate_on_submit():
+        raise InvalidInput(_("Choose an action."))
+    try:
+        versions = {int(v): int(request.form[f"v{v}"]) for v in request.form.getlist("case")}
+    except (KeyError, ValueError):
+        raise InvalidInput(_("The list of cases was not understood. Reload the page.")) from None
+    if not versions:
+        raise InvalidInput(_("Tick at least one case."))
+    result = apply_to_many(
+        current_user, form.action.data, versions,
+        assignee_id=form.assignee_id.data if form.action.data == "reassign" else None,
+        reason=_("Bulk action from the queue") if form.action.data == "reassign" else None,
+    )
+    if result.done:
+        flash(_("Done for %(n)d case(s): %(numbers)s", n=len(result.done), numbers=", ".join(result.done)), "success")
+    for number, why in result.refused:
+        flash(f"{number}: {why}", "error")
+    return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
+                    else url_for("desk.queues"))
 
 
 @bp.route("/dashboard/sla")

@@ -83,6 +83,8 @@ LABELS = {
         "assign": _l("Assign"),
         "respond": _l("Respond"),
         "reopen": _l("Reopen"),
+        "claim": _l("Claim"),
+        "reassign": _l("Reassign"),
         "publish": _l("Publish"),
         "mark_objection": _l("Mark under objection"),
         "clear_objection": _l("Clear objection mark"),
@@ -122,6 +124,7 @@ LABELS = {
         "record_retired": _l("Your record left publicity"),
         "sla_due_soon": _l("Deadline approaching"),
         "sla_breached": _l("Deadline passed"),
+        "case_assigned": _l("A case was assigned to you"),
     },
     "actor": {
         "applicant": _l("Applicant"),
@@ -140,6 +143,7 @@ LABELS = {
         "repair_eligible": _l("repair eligibility"),
         "department_opinion_if_required": _l("department opinion where required"),
         "supplement_window_open": _l("within the supplement period"),
+        "unassigned": _l("nobody handles it yet"),
         "reopen_window_open": _l("within the reopen window"),
     },
 }
