@@ -1,7 +1,7 @@
 """The officer desk and the supervisor dashboard."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -12,12 +12,13 @@ from app.errors import InvalidInput
 from app.forms.desk import BulkForm, QueueFilterForm
 from app.services.cases import QueueCursor, QueueFilter, apply_to_many, count_open_cases, list_open_cases, list_queue
 from app.services.directory import list_departments, list_officers
+from app.services.sla import sla_compliance, summarise
+from app.web.charts import bar_chart
 from app.services.policy import clock_rule, get_policy_in_force
 from app.web.access import roles
 from app.web.labels import label
 from workflows import CASE_WORKFLOWS, RECORD
 from workflows.diagram import shared_exits, svg
-from app.web.home import render_not_built
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
@@ -120,10 +121,57 @@ def bulk():
                     else url_for("desk.queues"))
 
 
+def _compliance_views(days: int):
+    rows = sla_compliance(days)
+    departments = {d.id: d.name for d in list_departments()}
+    by_workflow = [(label("case_kind", k), t, m) for k, t, m in summarise(rows, "workflow")]
+    by_step = [(f"{label('case_kind', k)} · {label('clock', c)}", t, m) for (k, c), t, m in summarise(rows, "step")]
+    by_department = [(departments.get(d, _("Platform")) if d else _("Platform"), t, m)
+                     for d, t, m in summarise(rows, "department")]
+    return rows, by_workflow, by_step, by_department
+
+
 @bp.route("/dashboard/sla")
 @roles(Role.SUPERVISOR)
 def sla_charts():
-    return render_not_built("dashboard_charts")
+    """Deadlines met over the last 30 and 90 days, per workflow, step and department."""
+    periods = []
+    for days in (30, 90):
+        _rows, by_workflow, by_step, by_department = _compliance_views(days)
+        periods.append({
+            "days": days,
+            "charts": [
+                (_("Per workflow"), bar_chart(by_workflow, _("Per workflow"))),
+                (_("Per step"), bar_chart(by_step, _("Per step"))),
+                (_("Per department"), bar_chart(by_department, _("Per department"))),
+            ],
+        })
+    return render_template("desk/sla.html", periods=periods)
+
+
+@bp.route("/dashboard/sla.csv")
+@roles(Role.SUPERVISOR)
+def sla_csv():
+    """The figures behind the charts, one line per workflow, step and department."""
+    import csv
+    import io
+
+    try:
+        days = int(request.args.get("days", "30"))
+    except ValueError:
+        raise InvalidInput(_("The period must be a number of days.")) from None
+    if not 1 <= days <= 3660:
+        raise InvalidInput(_("The period must be a number of days."))
+    rows = sla_compliance(days)
+    departments = {d.id: d.name for d in list_departments()}
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["workflow", "step", "department", "deadlines", "met", "rate"])
+    for r in sorted(rows, key=lambda r: (r.workflow, r.clock, r.department_id or 0)):
+        writer.writerow([r.workflow, r.clock, departments.get(r.department_id, "") if r.department_id else "",
+                         r.total, r.met, f"{r.rate:.4f}"])
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=sla-{days}d.csv"})
 
 
 ALL_WORKFLOWS = {**CASE_WORKFLOWS, RECORD.name: RECORD}

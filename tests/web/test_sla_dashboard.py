@@ -1,0 +1,39 @@
+"""Supervisors see how many deadlines were met, as charts and as CSV."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+from app.models.enums import CaseKind, Role
+from app.services import clock
+from tests.factories import act, make_department, make_record, make_subject, make_user, submit
+from tests.web.helpers import sign_in, text
+
+
+def test_compliance_counts_met_and_missed_deadlines(client, db):
+    department = make_department(name="测试局")
+    subject = make_subject()
+    applicant, officer = make_user(Role.APPLICANT, subject=subject), make_user(Role.OFFICER)
+    with clock.frozen_clock(datetime(2026, 11, 2, 9, 0)) as frozen:  # accept due Wednesday Nov 4
+        on_time = submit(applicant, CaseKind.OBJECTION, make_record(subject=subject, department=department))
+        late = submit(applicant, CaseKind.OBJECTION, make_record(subject=subject, department=department))
+        frozen.set(datetime(2026, 11, 3, 9, 0))
+        act(on_time, "accept", officer)
+        frozen.set(datetime(2026, 11, 6, 9, 0))
+        act(late, "accept", officer)
+        sign_in(client, make_user(Role.SUPERVISOR).username)
+        page = client.get("/desk/dashboard/sla")
+        assert page.status_code == 200 and "50% (1/2)" in text(page)
+        export = client.get("/desk/dashboard/sla.csv?days=30")
+    assert export.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
+    accept = [r for r in rows if r["step"] == "accept"]
+    assert accept == [{"workflow": "objection", "step": "accept", "department": "测试局",
+                       "deadlines": "2", "met": "1", "rate": "0.5000"}]
+
+
+def test_a_bad_period_is_a_clear_422(client, db):
+    sign_in(client, make_user(Role.SUPERVISOR).username)
+    assert client.get("/desk/dashboard/sla.csv?days=forever").status_code == 422
+    assert client.get("/desk/dashboard/sla.csv?days=0").status_code == 422
