@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from wtforms import ValidationError
+from wtforms.fields.choices import SelectChoice
 
 from app import identifiers
 
@@ -25,3 +26,9 @@ class SubjectIdentifier:
             raise ValidationError(str(error)) from None
         field.data = parsed.value
         field.identifier = parsed
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """Select options from a {value: label} mapping or (value, label) pairs."""
+    items = pairs.items() if hasattr(pairs, "items") else pairs
+    return [SelectChoice(value, label) for value, label in items]

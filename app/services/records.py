@@ -1,6 +1,8 @@
 """Queries and use cases about credit records."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import joinedload
@@ -190,3 +192,52 @@ def find_public_records(identifier: str) -> tuple[object | None, list[CreditReco
         .order_by(CreditRecord.decision_date.desc(), CreditRecord.id.desc())
     ).all()
     return subject, list(records)
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    identifier: object  # app.identifiers.Identifier, validated
+    subject_name: str
+    category: str
+    severity: str
+    decision_number: str
+    decision_date: object
+    facts: str
+    sanction: str
+    sanction_kinds: tuple[str, ...] = ()
+    sector: str | None = None
+    publish_minor: bool = False
+
+
+def enter_record(department, entry: NewRecord, actor) -> CreditRecord:
+    """A department provides one record: dates from the policy, published, with its event."""
+    from app.models import Subject
+
+    if entry.decision_date > clock.today():
+        raise InvalidInput(_l("The decision date is in the future."))
+    duplicate = db.session.scalar(
+        select(CreditRecord.id).where(
+            CreditRecord.department_id == department.id, CreditRecord.decision_number == entry.decision_number.strip()
+        )
+    )
+    if duplicate:
+        raise InvalidInput(_l("Your department has already provided a record with this decision number."))
+    subject = db.session.scalar(select(Subject).where(Subject.identifier == entry.identifier.value))
+    if subject is None:
+        subject = Subject(kind=entry.identifier.kind, identifier=entry.identifier.value,
+                          name=entry.subject_name.strip(), birth_date=entry.identifier.birth_date)
+        db.session.add(subject)
+        db.session.flush()
+    record = build_record(
+        subject, department, severity=entry.severity, decision_date=entry.decision_date,
+        publish_minor=entry.publish_minor, category=entry.category,
+        decision_number=entry.decision_number.strip(), facts=entry.facts.strip(), sanction=entry.sanction.strip(),
+        sanction_kinds=list(entry.sanction_kinds), sector=entry.sector or None, published_at=clock.now(),
+    )
+    db.session.add(record)
+    db.session.flush()
+    db.session.add(RecordEvent(record_id=record.id, seq=1, at=clock.now(), actor_id=actor.id, trigger="publish",
+                               from_state=None, to_state=record.state, reason=None,
+                               data={"withheld": record.withheld_reason} if record.withheld_reason else None))
+    db.session.commit()
+    return record

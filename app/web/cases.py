@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.errors import DomainError
 from app.extensions import db
+from app.forms.validators import choices
 from app.forms.cases import ActionForm
 from app.models import Attachment, Timer, User
 from app.models.enums import AttachmentPurpose, Role, TimerStatus
@@ -48,7 +49,7 @@ def _page(case, form: ActionForm, status: int = 200):
         officers = db.session.scalars(
             select(User).where(User.role.in_((Role.OFFICER, Role.SUPERVISOR)), User.is_active.is_(True)).order_by(User.display_name)
         ).all()
-        form.assignee_id.choices = [(u.id, u.display_name) for u in officers]
+        form.assignee_id.choices = choices([(u.id, u.display_name) for u in officers])
     return render_template(
         "cases/case.html",
         case=case,

@@ -1,15 +1,18 @@
 """The department inbox: referrals, notices and the department's own records."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.errors import DomainError
+from app.extensions import db
+from app.forms.dept import RecordForm
 from app.models.enums import Role
 from app.services import clock
 from app.services.cases import list_open_cases
-from app.services.records import count_records_by_state, list_records_of_department
+from app.services.records import NewRecord, count_records_by_state, enter_record, list_records_of_department
 from app.web.access import roles
-from app.web.home import render_not_built
 
 bp = Blueprint("dept", __name__, url_prefix="/dept")
 
@@ -46,7 +49,30 @@ def referrals():
     return render_template("dept/referrals.html", department=department, referrals=waiting, now=clock.now())
 
 
-@bp.route("/records/new")
+@bp.route("/records/new", methods=["GET", "POST"])
 @roles(Role.DEPARTMENT)
 def new_record():
-    return render_not_built("record_entry")
+    """One record entered by hand, validated like every other input path."""
+    form = RecordForm()
+    status = 200
+    if form.validate_on_submit():
+        entry = NewRecord(
+            identifier=form.identifier.identifier, subject_name=form.subject_name.data,
+            category=form.category.data, severity=form.severity.data,
+            decision_number=form.decision_number.data, decision_date=form.decision_date.data,
+            facts=form.facts.data, sanction=form.sanction.data, sanction_kinds=tuple(form.sanction_kinds.data or ()),
+            sector=form.sector.data or None, publish_minor=form.publish_minor.data,
+        )
+        try:
+            record = enter_record(current_user.department, entry, current_user)
+        except DomainError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+            status = 422
+        else:
+            flash(_("Record %(number)s entered; publicity ends on %(end)s.",
+                    number=record.decision_number, end=record.publicity_end.isoformat()), "success")
+            return redirect(url_for("dept.home"))
+    elif form.is_submitted():
+        status = 422
+    return render_template("dept/new_record.html", form=form), status

@@ -10,6 +10,7 @@ from app.models.enums import Role
 from app.services import clock
 from app.errors import InvalidInput
 from app.forms.desk import BulkForm, QueueFilterForm
+from app.forms.validators import choices
 from app.services.cases import QueueCursor, QueueFilter, apply_to_many, count_open_cases, list_open_cases, list_queue
 from app.services.directory import list_departments, list_officers
 from app.services.sla import sla_compliance, summarise
@@ -47,12 +48,12 @@ def _filter_form() -> QueueFilterForm:
     form = QueueFilterForm(request.args)
     states = sorted({s.name for w in CASE_WORKFLOWS.values() for s in w.states if not s.done})
     everyone = [("", _("All"))]
-    form.kind.choices = everyone + [(k, label("case_kind", k)) for k in CASE_WORKFLOWS]
-    form.state.choices = everyone + [(s, label("case_state", s)) for s in states]
-    form.department.choices = everyone + [(str(d.id), d.name) for d in list_departments()]
-    form.assignee.choices = everyone + [("me", _("Me")), ("none", _("Nobody yet"))] + [
+    form.kind.choices = choices(everyone + [(k, label("case_kind", k)) for k in CASE_WORKFLOWS])
+    form.state.choices = choices(everyone + [(s, label("case_state", s)) for s in states])
+    form.department.choices = choices(everyone + [(str(d.id), d.name) for d in list_departments()])
+    form.assignee.choices = choices(everyone + [("me", _("Me")), ("none", _("Nobody yet"))] + [
         (str(u.id), u.display_name) for u in list_officers()
-    ]
+    ])
     return form
 
 
@@ -90,8 +91,8 @@ def queues():
 
 def _bulk_form() -> BulkForm:
     form = BulkForm()
-    form.action.choices = [(a, label("trigger", a)) for a in BULK_ACTIONS]
-    form.assignee_id.choices = [(u.id, u.display_name) for u in list_officers()]
+    form.action.choices = choices([(a, label("trigger", a)) for a in BULK_ACTIONS])
+    form.assignee_id.choices = choices([(u.id, u.display_name) for u in list_officers()])
     return form
 
 

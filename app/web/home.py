@@ -21,7 +21,6 @@ def home_endpoint(user) -> str:
 
 # What each unfinished page will do, shown on the page itself (and listed in the README).
 NOT_BUILT = {
-    "record_entry": _l("Entering records by hand and importing them from CSV or XLSX."),
     "admin_users": _l("Managing users, departments, API keys, policy versions and the working-day calendar."),
 }
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from app.errors import DomainError
 from app.extensions import db
+from app.forms.validators import choices
 from app.forms.cases import ApplicationForm, ComplaintForm, RepairForm
 from app.models import CreditRecord, Department
 from app.models.enums import AttachmentPurpose, CaseKind, Role
@@ -106,8 +107,8 @@ def new_complaint():
     form = ComplaintForm()
     records = list_records_of_subject(current_user.subject_id)
     departments = db.session.scalars(select(Department).where(Department.is_active.is_(True)).order_by(Department.name)).all()
-    form.record_id.choices = [(0, "—")] + [(r.id, f"{r.decision_number}（{r.department.name}）") for r in records]
-    form.department_id.choices = [(0, "—")] + [(d.id, d.name) for d in departments]
+    form.record_id.choices = choices([(0, "—")] + [(r.id, f"{r.decision_number}（{r.department.name}）") for r in records])
+    form.department_id.choices = choices([(0, "—")] + [(d.id, d.name) for d in departments])
     status = 200
     if form.validate_on_submit():
         record = _own_record(form.record_id.data) if form.record_id.data else None

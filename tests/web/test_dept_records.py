@@ -1,0 +1,63 @@
+"""A department enters a record by hand: validated like every input path, dates from the policy."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from app.models import CreditRecord, RecordEvent
+from app.models.enums import Role
+from tests.factories import id_number, make_user, uscc
+from tests.web.helpers import csrf_token, sign_in, text
+
+
+def _form(client, **fields):
+    data = {
+        "csrf_token": csrf_token(client, "/dept/records/new"),
+        "kind": "legal", "identifier": uscc(), "subject_name": "上海新录入有限公司",
+        "category": "administrative_penalty", "severity": "general", "decision_number": "沪录罚〔2026〕1号",
+        "decision_date": "2026-11-02", "facts": "未按规定公示年报", "sanction": "罚款人民币五千元",
+        "sanction_kinds": ["fine"], "sector": "",
+    }
+    data.update(fields)
+    return client.post("/dept/records/new", data=data)
+
+
+def test_a_record_is_entered_with_its_dates(client, db, frozen):
+    user = make_user(Role.DEPARTMENT)
+    sign_in(client, user.username)
+    assert _form(client).status_code == 302
+    record = db.session.scalar(select(CreditRecord))
+    assert record.department_id == user.department_id
+    assert (record.shortest_publicity_end, record.publicity_end) == (date(2027, 2, 2), date(2027, 11, 2))
+    event = db.session.scalar(select(RecordEvent).where(RecordEvent.record_id == record.id))
+    assert event.trigger == "publish" and event.actor_id == user.id
+
+
+def test_a_minors_record_is_withheld(client, db, frozen):
+    sign_in(client, make_user(Role.DEPARTMENT).username)
+    minor = id_number(birth="20120505")
+    assert _form(client, kind="natural", identifier=minor, subject_name="未成年人").status_code == 302
+    record = db.session.scalar(select(CreditRecord))
+    assert not record.is_public and record.withheld_reason == "minor_subject"
+
+
+def test_bad_input_is_refused_clearly_and_nothing_is_stored(client, db, frozen):
+    sign_in(client, make_user(Role.DEPARTMENT).username)
+    for fields, message in (
+        ({"identifier": "91350100M000100Y44"}, "校验"),
+        ({"decision_date": "2026-02-30"}, ""),
+        ({"decision_date": "2027-01-01"}, "未来"),
+        ({"severity": "catastrophic"}, ""),
+    ):
+        response = _form(client, **fields)
+        assert response.status_code == 422, fields
+        assert message in text(response)
+    assert db.session.scalar(select(CreditRecord)) is None
+
+
+def test_the_same_decision_number_twice_is_refused(client, db, frozen):
+    sign_in(client, make_user(Role.DEPARTMENT).username)
+    assert _form(client).status_code == 302
+    again = _form(client, identifier=uscc())
+    assert again.status_code == 422 and "文书号" in text(again)
