@@ -139,3 +139,57 @@ def test_admins_see_dead_letters_and_send_them_again(client, db):
     assert notice.status == NotificationStatus.PENDING and notice.attempts == 0
     home = text(client.get("/admin/"))
     assert "expire" in home and "dispatch" in home
+
+
+def _parameterless_get_rules(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.arguments or "GET" not in rule.methods:
+            continue
+        yield rule
+
+
+@pytest.mark.parametrize("who", [ANON, *Role])
+def test_every_page_answers_each_role_as_its_rule_says(app, client, who):
+    """Walks the whole URL map: a role outside a page's rule gets 403, a visitor the sign-in page."""
+    if who != ANON:
+        sign_in(client, make_user(who).username)
+    for rule in _parameterless_get_rules(app):
+        declared = getattr(app.view_functions[rule.endpoint], "access_rule")
+        status = client.get(rule.rule).status_code
+        if declared == PUBLIC:
+            assert status in (200, 302, 501), (rule.rule, status)
+        elif who == ANON:
+            assert status == 302, (rule.rule, status)
+        elif declared == "signed_in" or who in declared:
+            assert status in (200, 501), (rule.rule, who, status)
+        else:
+            assert status == 403, (rule.rule, who, status)
+
+
+def test_objects_of_others_are_404_on_every_object_route(app, client, db):
+    """A subject never reaches another subject's case, record or file; a department never
+    another department's case. Every parameterised GET route is listed here or fails."""
+    from app.models import Attachment
+    from app.models.enums import CaseKind
+    from tests.factories import make_department, make_record, make_subject, repair_uploads, submit
+    from datetime import date
+
+    owner_subject, department = make_subject(), make_department()
+    owner = make_user(Role.APPLICANT, subject=owner_subject)
+    record = make_record(subject=owner_subject, department=department, decision_date=date(2025, 1, 1))
+    case = submit(owner, CaseKind.REPAIR, record, repair_uploads())
+    attachment = db.session.scalars(db.select(Attachment).where(Attachment.case_id == case.id)).first()
+    object_routes = {
+        "cases.show": f"/cases/{case.id}",
+        "cases.download": f"/cases/{case.id}/files/{attachment.id}",
+        "portal.new_objection": f"/portal/records/{record.id}/objection",
+        "portal.new_repair": f"/portal/records/{record.id}/repair",
+    }
+    parameterised = {r.endpoint for r in app.url_map.iter_rules() if r.arguments and "GET" in r.methods}
+    assert parameterised - {"static", "desk.workflows", "auth.set_language"} == set(object_routes), "list the new route here"
+    for who in (make_user(Role.APPLICANT), make_user(Role.DEPARTMENT)):
+        own_client = app.test_client()  # a browser of their own
+        sign_in(own_client, who.username)
+        for endpoint, path in object_routes.items():
+            expected = 404 if endpoint.startswith("cases.") or who.role == Role.APPLICANT else 403
+            assert own_client.get(path).status_code == expected, (who.role, path)
