@@ -23,8 +23,10 @@ class Case(Base):
         # Objections and repairs are always about one record; complaints may be about a department.
         CheckConstraint("kind = 'complaint' OR record_id IS NOT NULL", name="record_required"),
         CheckConstraint("closed_at IS NULL OR closed_at >= submitted_at", name="closed_after_submitted"),
-        # Officer queues: open cases by kind and state, earliest deadline first.
+        # Officer queues: open cases by kind and state, earliest deadline first; the whole
+        # queue pages by (due_at, id) (closed cases have no deadline: they sort last).
         Index("ix_case_kind_state_due_at", "kind", "state", "due_at"),
+        Index("ix_case_due_at_id", "due_at", "id"),
         Index("ix_case_state_due_at", "state", "due_at"),
         Index("ix_case_assignee_state", "assignee_id", "state"),
         Index("ix_case_department_state", "department_id", "state"),

@@ -651,41 +651,48 @@ class QueueCursor:
 
 
 def list_queue(user: User, filters: QueueFilter, after: QueueCursor | None = None, limit: int = 50):
-    """Open cases, earliest deadline first, filtered; returns (cases, cursor of the next page)."""
-    from sqlalchemy import and_, or_
+    """Open cases, earliest deadline first (those without one last), filtered; returns
+    (cases, cursor of the next page).
 
-    stmt = select(Case).where(_open_filter()).options(
+    Keyset pages on the index (due_at, id): a row comparison walks the index from the
+    cursor, so a page deep in a million cases costs what the first one does. Rows without a
+    deadline come after all the others, read by a second query when the first runs out.
+    """
+    from sqlalchemy import tuple_
+
+    base = select(Case).where(_open_filter()).options(
         joinedload(Case.subject), joinedload(Case.assignee), joinedload(Case.department)
     )
     if filters.kind:
-        stmt = stmt.where(Case.kind == filters.kind)
+        base = base.where(Case.kind == filters.kind)
     if filters.state:
-        stmt = stmt.where(Case.state == filters.state)
+        base = base.where(Case.state == filters.state)
     if filters.department_id:
-        stmt = stmt.where(Case.department_id == filters.department_id)
+        base = base.where(Case.department_id == filters.department_id)
     if filters.assignee == "me":
-        stmt = stmt.where(Case.assignee_id == user.id)
+        base = base.where(Case.assignee_id == user.id)
     elif filters.assignee == "none":
-        stmt = stmt.where(Case.assignee_id.is_(None))
+        base = base.where(Case.assignee_id.is_(None))
     elif filters.assignee and filters.assignee.isdigit():
-        stmt = stmt.where(Case.assignee_id == int(filters.assignee))
+        base = base.where(Case.assignee_id == int(filters.assignee))
     if filters.overdue:
-        stmt = stmt.where(Case.due_at < clock.now())
+        base = base.where(Case.due_at < clock.now())
     if filters.submitted_from:
-        stmt = stmt.where(Case.submitted_at >= clock.start_of_day(filters.submitted_from))
+        base = base.where(Case.submitted_at >= clock.start_of_day(filters.submitted_from))
     if filters.submitted_to:
-        stmt = stmt.where(Case.submitted_at < clock.start_of_day(filters.submitted_to + timedelta(days=1)))
-    no_deadline = Case.due_at.is_(None)
-    if after is not None:
-        if after.no_deadline:
-            stmt = stmt.where(no_deadline, Case.id > after.case_id)
-        else:
-            stmt = stmt.where(or_(
-                Case.due_at > after.due_at,
-                and_(Case.due_at == after.due_at, Case.id > after.case_id),
-                no_deadline,
-            ))
-    rows = list(db.session.scalars(stmt.order_by(no_deadline, Case.due_at, Case.id).limit(limit + 1)))
+        base = base.where(Case.submitted_at < clock.start_of_day(filters.submitted_to + timedelta(days=1)))
+
+    rows: list[Case] = []
+    if after is None or not after.no_deadline:
+        with_deadline = base.where(Case.due_at.is_not(None))
+        if after is not None:
+            with_deadline = with_deadline.where(tuple_(Case.due_at, Case.id) > tuple_(after.due_at, after.case_id))
+        rows = list(db.session.scalars(with_deadline.order_by(Case.due_at, Case.id).limit(limit + 1)))
+    if len(rows) <= limit:
+        without = base.where(Case.due_at.is_(None))
+        if after is not None and after.no_deadline:
+            without = without.where(Case.id > after.case_id)
+        rows += list(db.session.scalars(without.order_by(Case.id).limit(limit + 1 - len(rows))))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

@@ -91,3 +91,21 @@ def test_bulk_without_ticks_is_a_clear_422(client, db):
     sign_in(client, make_user(Role.OFFICER).username)
     token = csrf_token(client, "/desk/queues")
     assert client.post("/desk/queues/bulk", data={"csrf_token": token, "action": "claim"}).status_code == 422
+
+
+def test_cases_without_a_deadline_come_last_and_page_on(db):
+    from app.services.cases import QueueFilter, list_queue
+
+    made = _cases(db, 5)
+    for case in made[:2]:
+        case.due_at = None  # e.g. data from before deadlines were kept
+    db.session.commit()
+    officer = make_user(Role.OFFICER)
+    seen, cursor = [], None
+    while True:
+        rows, cursor = list_queue(officer, QueueFilter(), cursor, limit=2)
+        seen += [c.id for c in rows]
+        if cursor is None:
+            break
+    with_deadline = sorted(made[2:], key=lambda c: (c.due_at, c.id))
+    assert seen == [c.id for c in with_deadline] + sorted(c.id for c in made[:2])
