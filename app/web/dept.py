@@ -11,6 +11,7 @@ from app.forms.dept import RecordForm
 from app.models.enums import Role
 from app.services import clock
 from app.services.cases import list_open_cases
+from app.services.dispatch import list_inbox
 from app.services.records import NewRecord, count_records_by_state, enter_record, list_records_of_department
 from app.web.access import roles
 
@@ -28,6 +29,7 @@ def home():
         now=clock.now(),
         counts=count_records_by_state(department.id),
         records=list_records_of_department(department.id, limit=50),
+        notices=list_inbox(current_user, limit=20),
     )
 
 
