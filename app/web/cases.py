@@ -16,7 +16,7 @@ from app.models.enums import AttachmentPurpose, Role, TimerStatus
 from app.services import cases, clock, files
 from app.services.calendar import get_working_calendar
 from app.web.access import signed_in
-from app.web.labels import label
+from app.web.labels import REASON_TEMPLATES, label
 from workflows import CASE_WORKFLOWS
 from workflows.diagram import svg
 
@@ -63,6 +63,8 @@ def _page(case, form: ActionForm, status: int = 200):
             "case_state" if kind == "state" else kind, name))),
         officers=officers,
         staff=current_user.role in (Role.OFFICER, Role.SUPERVISOR, Role.ADMIN),
+        templates=[(t.trigger, [str(x) for x in REASON_TEMPLATES.get(t.trigger, ())])
+                   for t in cases.available_actions(case, current_user) if t.trigger in REASON_TEMPLATES],
     ), status
 
 

@@ -155,3 +155,35 @@ def label(vocabulary: str, code: str | None) -> str:
     if vocabulary == "state":  # diagram states: case states, or record states where only they exist
         vocabulary = "case_state" if code in LABELS["case_state"] else "record_state"
     return str(LABELS.get(vocabulary, {}).get(code, code))
+
+
+# Decision text templates offered on the case page for the reason of an action.
+REASON_TEMPLATES = {
+    "not_accept": (
+        _l("The application is outside the scope of objections: it does not concern the accuracy of a published record."),
+        _l("The same matter has already been decided; no new facts or evidence were given."),
+        _l("The material is incomplete and was not supplemented in time."),
+    ),
+    "request_supplement": (
+        _l("Please supply a copy of the decision document and the evidence you refer to."),
+        _l("Please supply the proof that the fine was paid (receipt or bank transfer record)."),
+    ),
+    "decide_correct": (
+        _l("The department confirmed an error in the published record; it has been corrected as shown."),
+    ),
+    "decide_revoke": (
+        _l("The underlying decision was revoked; the record is withdrawn from publicity."),
+    ),
+    "decide_maintain": (
+        _l("The department verified the record as accurate; it is maintained and the objection mark removed."),
+    ),
+    "decide_unresolved": (
+        _l("The facts could not be established; the department's verification and the objection are both recorded."),
+    ),
+    "approve": (
+        _l("The obligation was fulfilled and the credit commitment signed: the repair is approved."),
+    ),
+    "deny": (
+        _l("The obligation has not been fulfilled in full; the repair is denied."),
+    ),
+}

@@ -150,6 +150,9 @@ def test_objection_end_to_end(committed_app, live_server, browser, tmp_path):
     # The officer decides: revoke.
     _sign_in(page, live_server, "officer1")
     page.goto(case_url)
+    page.click("details.templates summary")
+    page.click("button[data-template^='原行政决定已被撤销']")  # the text template fills the reason
+    assert page.input_value("#reason") == "原行政决定已被撤销，该失信信息撤销公示。"
     page.fill("#reason", "原处罚决定已撤销，撤销该失信信息公示。")
     page.click("button[value=decide_revoke]")
     page.wait_for_selector("text=撤销公示")
