@@ -16,6 +16,7 @@ class ActionForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=4000)])
     files = MultipleFileField(_l("Files (PDF, JPG or PNG, at most 10 MB each)"))
     assignee_id = SelectField(_l("Assign to officer"), coerce=int, validators=[Optional()], validate_choice=False)
+    verification = SelectField(_l("Verification result"), validators=[Optional()], validate_choice=False)
     corrected_facts = TextAreaField(_l("Corrected facts"), validators=[Optional(), Length(max=4000)])
     corrected_sanction = TextAreaField(_l("Corrected sanction"), validators=[Optional(), Length(max=2000)])
 

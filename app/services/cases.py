@@ -183,6 +183,11 @@ class Action:
     department_id: int | None = None
     corrections: dict[str, str] = field(default_factory=dict)  # objection "corrected" outcome
     uploads: list[files.Upload] = field(default_factory=list)
+    verification: str | None = None  # the department's finding when it replies to a referral
+
+
+# What a department may find when it verifies a record under objection.
+VERIFICATION_RESULTS = ("correct", "corrected", "revoke")
 
 
 def actor_role(user: User | None) -> str:
@@ -224,6 +229,8 @@ def apply_transition(case: Case, action: Action, actor: User | None) -> Case:
     spec = workflow.find(case.state, action.trigger)
     if spec is not None and spec.reason_required and not (action.reason or "").strip():
         raise InvalidInput(REFUSALS["reason_required"])
+    if case.kind == CaseKind.OBJECTION and action.trigger == "reply" and action.verification not in VERIFICATION_RESULTS:
+        raise InvalidInput(_l("Say what the verification found: the record is correct, needs correcting, or must be revoked."))
     try:
         taken = workflow.fire(case.state, action.trigger, actor_role(actor), _guards(case, actor))
     except TransitionRefused as refused:
@@ -279,6 +286,8 @@ def _event_data(action: Action) -> dict | None:
         data["department_id"] = action.department_id
     if action.corrections:
         data["corrections"] = action.corrections
+    if action.verification:
+        data["verification"] = action.verification
     if action.uploads:
         data["files"] = [files.safe_filename(u.filename) for u in action.uploads]
     return data or None
@@ -602,15 +611,27 @@ def list_open_cases(limit: int = 50, department_id: int | None = None, state: st
     return list(db.session.scalars(stmt))
 
 
-def count_open_cases(overdue_before=None) -> dict[tuple[str, str], int]:
-    """Open cases per (kind, state); with ``overdue_before``, only those past their deadline."""
+def count_open_cases(overdue_before=None, due_between=None) -> dict[tuple[str, str], int]:
+    """Open cases per (kind, state); with ``overdue_before``, only those past their deadline;
+    with ``due_between`` (start, end), only those due in that span."""
     stmt = select(Case.kind, Case.state, func.count()).where(_open_filter())
     if overdue_before is not None:
         stmt = stmt.where(Case.due_at < overdue_before)
+    if due_between is not None:
+        stmt = stmt.where(Case.due_at >= due_between[0], Case.due_at <= due_between[1])
     stmt = stmt.group_by(Case.kind, Case.state)
     return {(kind, state): n for kind, state, n in db.session.execute(stmt)}
 
 
+
+
+def due_soon_horizon():
+    """Deadlines up to the end of the next working day count as due soon (policy: 1 wd)."""
+    from app.services.calendar import get_working_calendar
+    from app.services.policy import get_policy_in_force
+
+    lead = int(get_policy_in_force().body.get("reminders", {}).get("due_soon_before", {}).get("wd", 1))
+    return clock.end_of_day(get_working_calendar().add_working_days(clock.today(), lead))
 
 
 # ---------------------------------------------------------------------------------------

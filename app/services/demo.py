@@ -303,7 +303,7 @@ def _make_cases(accounts, records) -> int:
         case = submit(26, applicant, CaseKind.OBJECTION, objectable[-1], "该处罚决定已被行政复议撤销")
         act(25, case, "accept", officer)
         act(24, case, "refer", officer)
-        act(20, case, "reply", department, "经核查，该处罚决定已于复议程序中撤销，请予撤销公示。")
+        act(20, case, "reply", department, "经核查，该处罚决定已于复议程序中撤销，请予撤销公示。", verification="revoke")
         act(19, case, "decide_revoke", officer, "认定单位确认原处罚决定已撤销，撤销该失信信息公示。")
         act(18, case, "close", officer)
         made += 1

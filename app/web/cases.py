@@ -50,6 +50,7 @@ def _page(case, form: ActionForm, status: int = 200):
             select(User).where(User.role.in_((Role.OFFICER, Role.SUPERVISOR)), User.is_active.is_(True)).order_by(User.display_name)
         ).all()
         form.assignee_id.choices = choices([(u.id, u.display_name) for u in officers])
+    form.verification.choices = choices([("", "—")] + [(v, label("verification", v)) for v in cases.VERIFICATION_RESULTS])
     return render_template(
         "cases/case.html",
         case=case,
@@ -99,6 +100,7 @@ def act(case_id: int):
         assignee_id=form.assignee_id.data if trigger in ("assign", "reassign") and form.assignee_id.data else None,
         corrections=corrections,
         uploads=uploads,
+        verification=form.verification.data or None if trigger == "reply" else None,
     )
     try:
         cases.transition_case(case.id, action, current_user)

@@ -11,7 +11,15 @@ from app.services import clock
 from app.errors import InvalidInput
 from app.forms.desk import BulkForm, QueueFilterForm
 from app.forms.validators import choices
-from app.services.cases import QueueCursor, QueueFilter, apply_to_many, count_open_cases, list_open_cases, list_queue
+from app.services.cases import (
+    QueueCursor,
+    QueueFilter,
+    apply_to_many,
+    count_open_cases,
+    due_soon_horizon,
+    list_open_cases,
+    list_queue,
+)
 from app.services.directory import list_departments, list_officers
 from app.services.sla import sla_compliance, summarise
 from app.web.charts import bar_chart
@@ -27,7 +35,7 @@ bp = Blueprint("desk", __name__, url_prefix="/desk")
 @bp.route("/")
 @roles(Role.OFFICER, Role.SUPERVISOR)
 def home():
-    return render_template("desk/home.html", cases=list_open_cases(limit=50), now=clock.now())
+    return render_template("desk/home.html", cases=list_open_cases(limit=50), now=clock.now(), soon=due_soon_horizon())
 
 
 @bp.route("/dashboard")
@@ -38,6 +46,7 @@ def dashboard():
         "desk/dashboard.html",
         open_counts=count_open_cases(),
         overdue_counts=count_open_cases(overdue_before=now),
+        due_soon_counts=count_open_cases(due_between=(now, due_soon_horizon())),
     )
 
 
@@ -83,7 +92,7 @@ def queues():
     args = {k: v for k, v in request.args.items() if k != "after"}
     return render_template(
         "desk/queues.html", form=form, cases=rows, counts=count_open_cases(),
-        overdue=count_open_cases(clock.now()), bulk=_bulk_form(), now=clock.now(),
+        overdue=count_open_cases(clock.now()), bulk=_bulk_form(), now=clock.now(), soon=due_soon_horizon(),
         next_url=url_for("desk.queues", **args, after=next_cursor.encode()) if next_cursor else None,
         first_url=url_for("desk.queues", **args) if after else None,
     )

@@ -112,6 +112,11 @@ LABELS = {
         "reply": _l("Final reply"),
         "reopen_window": _l("Reopen window"),
     },
+    "verification": {
+        "correct": _l("The record is correct"),
+        "corrected": _l("The record needs correcting"),
+        "revoke": _l("The record must be revoked"),
+    },
     "notice": {
         "case_submitted": _l("Application submitted"),
         "case_changed": _l("Your case moved on"),

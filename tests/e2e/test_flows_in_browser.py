@@ -141,6 +141,7 @@ def test_objection_end_to_end(committed_app, live_server, browser, tmp_path):
     _sign_in(page, live_server, "dept1")
     page.goto(f"{live_server}/dept/referrals")
     page.click(f"a[href='{case_url.removeprefix(live_server)}']")
+    page.select_option("#verification", value="revoke")
     page.fill("#reason", "经核查，原处罚决定已于复议中撤销，同意撤销公示。")
     page.click("button[value=reply]")
     page.wait_for_selector("text=认定单位已回复")

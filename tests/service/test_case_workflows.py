@@ -68,7 +68,7 @@ def test_objection_end_to_end_revokes_the_record(db, people):
         assert _local_day(timers["verify"].due_at) == date(2026, 10, 14)
 
         frozen.set(datetime(2026, 10, 12, 11, 0))
-        act(case, "reply", p["dept_user"], "原决定已撤销")
+        act(case, "reply", p["dept_user"], "原决定已撤销", verification="revoke")
         act(case, "decide_revoke", p["officer"], "撤销公示")
         assert case.state == "decided" and case.outcome == "revoke"
         assert case.closed_at is not None and case.due_at is None
@@ -91,8 +91,9 @@ def test_objection_corrected_changes_the_record_and_keeps_it_public(db, people):
     p = people
     record = make_record(subject=p["subject"], department=p["department"])
     case = submit(p["applicant"], CaseKind.OBJECTION, record)
-    for trigger, actor in (("accept", "officer"), ("refer", "officer"), ("reply", "dept_user")):
-        act(case, trigger, p[actor])
+    act(case, "accept", p["officer"])
+    act(case, "refer", p["officer"])
+    act(case, "reply", p["dept_user"], "罚款金额有误", verification="corrected")
     act(case, "decide_correct", p["officer"], "罚款金额更正", corrections={"sanction": "罚款人民币一万元"})
     assert record.state == RecordState.CORRECTED and record.sanction == "罚款人民币一万元"
     event = db.session.scalars(
@@ -234,7 +235,7 @@ def test_a_department_cannot_answer_for_another(db, people):
     act(case, "refer", p["officer"])
     other = make_user(Role.DEPARTMENT)
     with pytest.raises(NotFound):
-        act(case, "reply", other)
+        act(case, "reply", other, verification="correct")
 
 
 def test_reason_is_required_where_the_workflow_says(db, people):
@@ -367,3 +368,15 @@ def test_a_serious_dishonesty_listing_needs_the_departments_opinion_before_repai
     act(case, "give_opinion", p["dept_user"], "同意")
     act(case, "approve", p["officer"])
     assert record.state == RecordState.REPAIRED
+
+
+def test_a_department_reply_must_say_what_it_found(db, people):
+    p = people
+    case = submit(p["applicant"], CaseKind.OBJECTION, make_record(subject=p["subject"], department=p["department"]))
+    act(case, "accept", p["officer"])
+    act(case, "refer", p["officer"])
+    with pytest.raises(InvalidInput):
+        act(case, "reply", p["dept_user"], "已核查")
+    act(case, "reply", p["dept_user"], "已核查，信息无误", verification="correct")
+    event = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq.desc())).first()
+    assert event.data["verification"] == "correct"

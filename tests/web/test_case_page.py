@@ -60,7 +60,7 @@ def test_an_officer_accepts_refers_and_the_department_replies_with_a_file(client
     db.session.refresh(case)
     page = text(client.get(f"/cases/{case.id}"))
     assert 'value="reply"' in page
-    reply = _act(client, case, "reply", case.version, reason="经核查，原决定已撤销",
+    reply = _act(client, case, "reply", case.version, reason="经核查，原决定已撤销", verification="revoke",
                  files=(BytesIO(PDF), "复议决定书.pdf"))
     assert reply.status_code == 302
     page = text(client.get(f"/cases/{case.id}"))
@@ -99,7 +99,7 @@ def test_a_file_that_is_not_a_pdf_or_image_is_refused(client, db):
     case = s["case"]
     act(case, "accept", s["officer"]); act(case, "refer", s["officer"])
     sign_in(client, s["dept_user"].username)
-    response = _act(client, case, "reply", case.version, reason="答复",
+    response = _act(client, case, "reply", case.version, reason="答复", verification="correct",
                     files=(BytesIO(b"MZ\x90\x00 not really a pdf"), "reply.pdf"))
     assert response.status_code == 422
     db.session.refresh(case)
