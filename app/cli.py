@@ -208,3 +208,29 @@ def register_job_cli(app: Flask) -> None:
             click.echo(f"{h.name:<9} every {int(h.every.total_seconds())}s  last {last}  "
                        f"{h.last_duration_ms or 0}ms  runs {h.runs}  failures {h.failures}  {behind}"
                        + (f"  error: {h.last_error}" if h.last_error else ""))
+
+    @app.cli.group("records")
+    def records_group() -> None:
+        """Credit records."""
+
+    @records_group.command("import")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--department", "code", required=True, help="The providing department's code.")
+    def import_command(path: Path, code: str) -> None:
+        """Import records from CSV (UTF-8) or XLSX: the whole file, or nothing and a report."""
+        from sqlalchemy import select
+
+        from app.extensions import db
+        from app.models import Department
+        from app.services.imports import import_records
+
+        department = db.session.scalar(select(Department).where(Department.code == code))
+        if department is None:
+            raise click.ClickException(f"no department with the code {code!r}")
+        report = import_records(path, department)
+        if not report.ok:
+            for row, column, message in report.errors:
+                click.echo(f"row {row}\t{column}\t{message}", err=True)
+            more = " (first 1,000 shown)" if report.truncated else ""
+            raise click.ClickException(f"nothing imported: {len(report.errors)} error(s) in {report.rows} row(s){more}")
+        click.echo(f"imported {report.imported}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
@@ -46,3 +47,8 @@ class RecordForm(FlaskForm):
                                          validators=[Optional()])
     sector = SelectField(_l("Sector"), choices=choices(SECTORS), validators=[Optional()])
     publish_minor = BooleanField(_l("Publish although minor (the department finds it necessary)"))
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("CSV (UTF-8) or XLSX file"), validators=[FileRequired()])
+    report = BooleanField(_l("On errors, download the report as CSV"))

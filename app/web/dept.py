@@ -1,17 +1,21 @@
 """The department inbox: referrals, notices and the department's own records."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+import tempfile
+from pathlib import Path
+
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.errors import DomainError
 from app.extensions import db
-from app.forms.dept import RecordForm
+from app.forms.dept import ImportForm, RecordForm
 from app.models.enums import Role
 from app.services import clock
 from app.services.cases import list_open_cases
 from app.services.dispatch import list_inbox
+from app.services.imports import import_records
 from app.services.records import NewRecord, count_records_by_state, enter_record, list_records_of_department
 from app.web.access import roles
 
@@ -78,3 +82,33 @@ def new_record():
     elif form.is_submitted():
         status = 422
     return render_template("dept/new_record.html", form=form), status
+
+
+@bp.route("/records/import", methods=["GET", "POST"])
+@roles(Role.DEPARTMENT)
+def import_records_page():
+    """Upload a CSV or XLSX file: imported whole, or refused with a report per row."""
+    form = ImportForm()
+    report, status = None, 200
+    if form.validate_on_submit():
+        upload = form.file.data
+        suffix = Path(upload.filename or "").suffix.lower()
+        if suffix not in (".csv", ".xlsx"):
+            form.form_errors.append(_("Upload a .csv or .xlsx file."))
+            status = 422
+        else:
+            with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
+                upload.save(tmp)
+                tmp.flush()
+                report = import_records(Path(tmp.name), current_user.department, current_user.id)
+            if report.ok:
+                flash(_("%(n)d records imported.", n=report.imported), "success")
+                return redirect(url_for("dept.home"))
+            db.session.rollback()
+            status = 422
+            if form.report.data:
+                return Response(report.as_csv(), status=422, mimetype="text/csv",
+                                headers={"Content-Disposition": "attachment; filename=import-errors.csv"})
+    elif form.is_submitted():
+        status = 422
+    return render_template("dept/import.html", form=form, report=report), status

@@ -61,3 +61,29 @@ def test_the_same_decision_number_twice_is_refused(client, db, frozen):
     assert _form(client).status_code == 302
     again = _form(client, identifier=uscc())
     assert again.status_code == 422 and "文书号" in text(again)
+
+
+def test_the_import_page_imports_or_reports(client, db, frozen):
+    from io import BytesIO
+
+    sign_in(client, make_user(Role.DEPARTMENT).username)
+    header = "identifier,subject_name,category,severity,decision_number,decision_date,facts,sanction\n"
+    good = header + f"{uscc()},页面导入公司,行政处罚信息,一般,沪页罚1号,2026-06-01,事实,罚款\n"
+    response = client.post("/dept/records/import", data={
+        "csrf_token": csrf_token(client, "/dept/records/import"),
+        "file": (BytesIO(good.encode()), "records.csv")}, content_type="multipart/form-data")
+    assert response.status_code == 302
+    bad = header + "91350100M000100Y44,坏行公司,行政处罚信息,一般,沪页罚2号,2026-06-01,事实,罚款\n"
+    page = client.post("/dept/records/import", data={
+        "csrf_token": csrf_token(client, "/dept/records/import"),
+        "file": (BytesIO(bad.encode()), "records.csv")}, content_type="multipart/form-data")
+    assert page.status_code == 422 and "校验" in text(page)
+    report = client.post("/dept/records/import", data={
+        "csrf_token": csrf_token(client, "/dept/records/import"), "report": "y",
+        "file": (BytesIO(bad.encode()), "records.csv")}, content_type="multipart/form-data")
+    assert report.status_code == 422 and report.mimetype == "text/csv" and "identifier" in report.get_data(as_text=True)
+    wrong_type = client.post("/dept/records/import", data={
+        "csrf_token": csrf_token(client, "/dept/records/import"),
+        "file": (BytesIO(b"x"), "records.exe")}, content_type="multipart/form-data")
+    assert wrong_type.status_code == 422
+    assert db.session.scalar(select(CreditRecord.decision_number)) == "沪页罚1号"

@@ -1,0 +1,127 @@
+"""Record import from CSV and XLSX: each row checked, the whole file or nothing."""
+from __future__ import annotations
+
+import csv
+import resource
+import time
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from app.models import CreditRecord, RecordEvent, Subject
+from app.services.imports import import_records
+from tests.factories import id_number, make_department, make_record, uscc
+
+HEADER = ["identifier", "subject_name", "category", "severity", "decision_number", "decision_date", "facts",
+          "sanction", "sanction_kinds", "sector"]
+
+
+def _row(n: int, **over) -> list[str]:
+    values = {"identifier": uscc(), "subject_name": f"导入公司{n}", "category": "行政处罚信息", "severity": "一般",
+              "decision_number": f"沪导罚〔2026〕{n}号", "decision_date": "2026-06-01", "facts": "事实",
+              "sanction": "罚款", "sanction_kinds": "fine", "sector": ""}
+    values.update(over)
+    return [values[h] for h in HEADER]
+
+
+def _csv(tmp_path, rows, header=HEADER):
+    path = tmp_path / "records.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def _count(db):
+    return db.session.scalar(select(func.count()).select_from(CreditRecord))
+
+
+def test_a_good_file_is_imported_with_dates_and_events(db, tmp_path, frozen):
+    department = make_department()
+    path = _csv(tmp_path, [_row(n) for n in range(5)] + [_row(9, identifier=id_number(birth="20100101"),
+                                                             subject_name="未成年人")])
+    report = import_records(path, department)
+    assert report.ok and report.imported == 6 and _count(db) == 6
+    record = db.session.scalar(select(CreditRecord).where(CreditRecord.decision_number == "沪导罚〔2026〕0号"))
+    assert record.publicity_end == date(2027, 6, 1) and record.is_public
+    minor = db.session.scalar(select(CreditRecord).where(CreditRecord.decision_number == "沪导罚〔2026〕9号"))
+    assert not minor.is_public and minor.withheld_reason == "minor_subject"
+    assert db.session.scalar(select(func.count()).select_from(RecordEvent)) == 6
+
+
+def test_one_bad_row_imports_nothing_and_every_problem_is_reported(db, tmp_path, frozen):
+    department = make_department()
+    make_record(department=department, decision_number="已存在")
+    rows = [
+        _row(1),
+        _row(2, identifier="91350100M000100Y44"),
+        _row(3, decision_date="2026-02-30"),
+        _row(4, severity="灾难"),
+        _row(5, decision_number="沪导罚〔2026〕1号"),
+        _row(6, decision_number="已存在"),
+        _row(7, facts=""),
+        _row(8, decision_date="2027-01-01"),
+    ]
+    before = _count(db)
+    report = import_records(_csv(tmp_path, rows), department)
+    assert not report.ok and report.imported == 0 and _count(db) == before
+    problems = {(row, column) for row, column, _ in report.errors}
+    assert problems == {(3, "identifier"), (4, "decision_date"), (5, "severity"), (6, "decision_number"),
+                        (7, "decision_number"), (8, "facts"), (9, "decision_date")}
+    assert "row,column,error" in report.as_csv()
+
+
+def test_a_file_without_the_needed_columns_is_refused(db, tmp_path):
+    report = import_records(_csv(tmp_path, [["x"]], header=["identifier"]), make_department())
+    assert not report.ok and "subject_name" in report.errors[0][2]
+
+
+def test_xlsx_is_read_too(db, tmp_path, frozen):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["统一社会信用代码", "名称", "信息类别", "失信程度", "决定文书号", "决定日期", "失信事实", "惩戒措施"])
+    from datetime import datetime
+
+    sheet.append([uscc(), "表格公司", "行政处罚信息", "严重", "沪表罚1号", datetime(2026, 5, 1), "事实", "罚款"])
+    path = tmp_path / "records.xlsx"
+    book.save(path)
+    report = import_records(path, make_department())
+    assert report.ok and report.imported == 1
+    record = db.session.scalar(select(CreditRecord))
+    assert record.severity == "serious" and record.decision_date == date(2026, 5, 1)
+
+
+def test_the_cli_prints_the_report(app, db, tmp_path, frozen):
+    department = make_department(code="IMP-1")
+    good = app.test_cli_runner().invoke(args=["records", "import", str(_csv(tmp_path, [_row(1)])), "--department", "IMP-1"])
+    assert good.exit_code == 0 and good.output.strip().endswith("imported 1")
+    bad = app.test_cli_runner().invoke(
+        args=["records", "import", str(_csv(tmp_path, [_row(2, severity="x")])), "--department", "IMP-1"])
+    assert bad.exit_code == 1 and "row 2" in bad.output and "nothing imported" in bad.output
+    assert department.id
+
+
+@pytest.mark.slow
+def test_a_100000_row_file_imports_with_memory_that_does_not_grow(db, tmp_path, frozen, capsys):
+    """Figures for benchmarks/README.md; no timed assertion."""
+    department = make_department()
+    path = tmp_path / "big.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(HEADER)
+        for n in range(100_000):
+            writer.writerow(_row(n, identifier=uscc(n % 5000 + 1)))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t0 = time.perf_counter()
+    report = import_records(path, department)
+    seconds = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    assert report.ok and report.imported == 100_000
+    assert db.session.scalar(select(func.count()).select_from(Subject)) >= 5000
+    with capsys.disabled():
+        print(f"\n100,000-row CSV import: {seconds:.1f} s, {100_000 / seconds:,.0f} rows/s, "
+              f"peak RSS {peak:.0f} MB (was {before:.0f} MB before the import)")
