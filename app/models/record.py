@@ -67,6 +67,8 @@ class CreditRecord(Base):
     state: Mapped[str] = mapped_column(String(12), default=RecordState.PUBLISHED)
     under_objection: Mapped[bool] = mapped_column(default=False, server_default="0")
     published_at: Mapped[datetime] = mapped_column(default=clock.now)
+    # Provided later than the policy's publication deadline (7 working days after the decision).
+    published_late: Mapped[bool] = mapped_column(default=False, server_default="0")
     retired_at: Mapped[datetime | None]
     purged_at: Mapped[datetime | None]
 

@@ -23,6 +23,7 @@ from app.models import CreditRecord, Department, RecordEvent, Subject
 from app.models.enums import RecordCategory, RecordClass
 from app.services import clock
 from app.services.policy import compute_record_dates, get_policy_in_force
+from app.services.records import published_late
 
 CHUNK = 1000
 MAX_ERRORS = 1000
@@ -246,6 +247,7 @@ def _insert(rows: list[dict], department, policy, subjects: dict[str, int], now,
             "publicity_start": dates.publicity_start, "shortest_publicity_end": dates.shortest_publicity_end,
             "publicity_end": dates.publicity_end, "policy_version": policy.version, "state": "published",
             "under_objection": False, "published_at": now, "version": 1, "created_at": now, "updated_at": now,
+            "published_late": published_late(policy.body, r["decision_date"], now),
         })
     ids = db.session.execute(insert(CreditRecord).returning(CreditRecord.id), records).scalars().all()
     db.session.execute(insert(RecordEvent), [

@@ -126,6 +126,18 @@ def _tell_department(record: CreditRecord, template: str, case) -> None:
     )
 
 
+def published_late(body: dict, decision_date, published_at) -> bool:
+    """Provided after the publication deadline: N working days after the decision (双公示)."""
+    from app.services.calendar import get_working_calendar
+
+    days = int(body.get("publication_deadline", {}).get("wd", 7))
+    try:
+        deadline = get_working_calendar().add_working_days(decision_date, days)
+    except ValueError:  # a decision older than the calendar's span: too old to judge, and late anyway
+        return True
+    return clock.local(published_at).date() > deadline
+
+
 def build_record(
     subject,
     department,
@@ -152,11 +164,14 @@ def build_record(
         policy.body, severity, decision_date, sector=fields.get("sector"),
         publish_minor=publish_minor, subject_is_minor=minor,
     )
+    published_at = fields.pop("published_at", None) or clock.now()
     return CreditRecord(
         subject=subject,
         department=department,
         severity=severity,
         decision_date=decision_date,
+        published_at=published_at,
+        published_late=published_late(policy.body, decision_date, published_at),
         publicity_start=dates.publicity_start,
         shortest_publicity_end=dates.shortest_publicity_end,
         publicity_end=dates.publicity_end,
@@ -241,3 +256,22 @@ def enter_record(department, entry: NewRecord, actor) -> CreditRecord:
                                data={"withheld": record.withheld_reason} if record.withheld_reason else None))
     db.session.commit()
     return record
+
+
+def count_late_publications(days: int = 90) -> list[tuple[str, int, int]]:
+    """Per department: records provided in the last ``days`` days, and how many of them late."""
+    from datetime import timedelta
+
+    from sqlalchemy import case as when
+
+    from app.models import Department
+
+    since = clock.now() - timedelta(days=days)
+    rows = db.session.execute(
+        select(Department.name, func.count(), func.sum(when((CreditRecord.published_late.is_(True), 1), else_=0)))
+        .join(CreditRecord, CreditRecord.department_id == Department.id)
+        .where(CreditRecord.published_at >= since)
+        .group_by(Department.name)
+        .order_by(Department.name)
+    ).all()
+    return [(name, total, int(late or 0)) for name, total, late in rows]

@@ -21,6 +21,7 @@ from app.services.cases import (
     list_queue,
 )
 from app.services.directory import list_departments, list_officers
+from app.services.records import count_late_publications
 from app.services.sla import sla_compliance, summarise
 from app.web.charts import bar_chart
 from app.services.policy import clock_rule, get_policy_in_force
@@ -47,6 +48,7 @@ def dashboard():
         open_counts=count_open_cases(),
         overdue_counts=count_open_cases(overdue_before=now),
         due_soon_counts=count_open_cases(due_between=(now, due_soon_horizon())),
+        late=count_late_publications(90),
     )
 
 

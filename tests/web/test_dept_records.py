@@ -87,3 +87,19 @@ def test_the_import_page_imports_or_reports(client, db, frozen):
         "file": (BytesIO(b"x"), "records.exe")}, content_type="multipart/form-data")
     assert wrong_type.status_code == 422
     assert db.session.scalar(select(CreditRecord.decision_number)) == "沪页罚1号"
+
+
+def test_a_record_provided_after_seven_working_days_is_flagged_and_the_supervisor_sees_it(client, db, frozen):
+    # frozen at Wednesday 2026-11-25: decided on Nov 16 is 7 working days ago (on time),
+    # decided on Nov 13 is 8 working days ago (late)
+    user = make_user(Role.DEPARTMENT)
+    sign_in(client, user.username)
+    assert _form(client, decision_date="2026-11-16", decision_number="准时1号").status_code == 302
+    assert _form(client, decision_date="2026-11-13", decision_number="迟报2号", identifier=uscc()).status_code == 302
+    flags = dict(db.session.execute(select(CreditRecord.decision_number, CreditRecord.published_late)).all())
+    assert flags == {"准时1号": False, "迟报2号": True}
+    supervisor = make_user(Role.SUPERVISOR)
+    other = type(client)(client.application)  # a second browser
+    sign_in(other, supervisor.username)
+    page = text(other.get("/desk/dashboard"))
+    assert user.department.name in page and '<span class="tag warn">1</span>' in page
