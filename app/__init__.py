@@ -104,12 +104,23 @@ def _sqlite_begin(conn):
 
 
 def _register_blueprints(app: Flask) -> None:
+    from werkzeug.routing import IntegerConverter
+
+    class IdConverter(IntegerConverter):
+        """Row ids as the database holds them (4-byte integers): anything else is a 404."""
+
+        def __init__(self, url_map):
+            super().__init__(url_map, min=1, max=2**31 - 1)
+
+    app.url_map.converters["id"] = IdConverter
+
     from app.web import admin, api, auth, cases, dept, desk, portal, public
     from app.web.access import enforce_access_rules
 
     for module in (public, auth, portal, desk, dept, admin, api, cases):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # the API authenticates every call with a key, not a cookie
+    app.before_request(refuse_nul_characters)
     app.before_request(enforce_access_rules)
 
     @app.after_request
@@ -125,6 +136,22 @@ def _register_blueprints(app: Flask) -> None:
         if current_user.is_authenticated:
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+def refuse_nul_characters():
+    """NUL is in no name, number or statement, and PostgreSQL text refuses it: a 400 at the
+    door, instead of a 500 deep inside. Uploaded files (binary) are not text and not checked."""
+    from flask import abort
+
+    texts = [v for _, values in request.args.lists() for v in values]
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        texts += [v for _, values in request.form.lists() for v in values]
+    elif request.is_json:
+        raw = request.get_data(cache=True)
+        if b"\\u0000" in raw or b"\x00" in raw:
+            abort(400)
+    if any("\x00" in text for text in texts):
+        abort(400)
 
 
 def _register_template_helpers(app: Flask) -> None:

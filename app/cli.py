@@ -234,3 +234,37 @@ def register_job_cli(app: Flask) -> None:
             more = " (first 1,000 shown)" if report.truncated else ""
             raise click.ClickException(f"nothing imported: {len(report.errors)} error(s) in {report.rows} row(s){more}")
         click.echo(f"imported {report.imported}")
+
+    @app.cli.group("apikey")
+    def apikey_group() -> None:
+        """Department API keys (the admin console will manage them too)."""
+
+    @apikey_group.command("create")
+    @click.option("--department", "code", required=True)
+    @click.option("--name", default="key")
+    def apikey_create(code: str, name: str) -> None:
+        """Create a key; it is shown this once and stored hashed."""
+        from sqlalchemy import select
+
+        from app.extensions import db
+        from app.models import Department
+        from app.services.api_keys import create_key
+
+        department = db.session.scalar(select(Department).where(Department.code == code))
+        if department is None:
+            raise click.ClickException(f"no department with the code {code!r}")
+        key, token = create_key(department, name)
+        click.echo(f"prefix {key.prefix}; the key (shown once): {token}")
+
+    @apikey_group.command("revoke")
+    @click.argument("prefix")
+    def apikey_revoke(prefix: str) -> None:
+        """Revoke a key by its prefix."""
+        from app.errors import NotFound
+        from app.services.api_keys import revoke_key
+
+        try:
+            revoke_key(prefix)
+        except NotFound:
+            raise click.ClickException(f"no key with the prefix {prefix!r}") from None
+        click.echo(f"revoked {prefix}")

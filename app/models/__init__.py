@@ -1,4 +1,5 @@
 """Typed SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
+from app.models.apikey import ApiKey
 from app.models.calendar import CalendarOverride
 from app.models.case import Attachment, Case, CaseEvent, CaseNumberCounter, Timer
 from app.models.jobs import JobRun
@@ -10,6 +11,7 @@ from app.models.security import SignInAttempt
 from app.models.webhook import WebhookSubscription
 
 __all__ = [
+    "ApiKey",
     "Attachment",
     "CalendarOverride",
     "Case",

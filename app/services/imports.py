@@ -126,7 +126,7 @@ def _map_header(header: list[str]) -> dict[str, int]:
     return mapping
 
 
-def _check(row: dict[str, str], seen: set[str], existing, today: date) -> tuple[dict, list[tuple[str, str]]]:
+def check_row(row: dict[str, str], seen: set[str], existing, today: date) -> tuple[dict, list[tuple[str, str]]]:
     errors, clean = [], {}
     for name in REQUIRED:
         if not row.get(name):
@@ -183,7 +183,7 @@ def import_records(path: Path, department: Department, actor_id: int | None = No
     try:
         for number, row in _rows(path):
             report.rows += 1
-            _clean, errors = _check(row, seen, existing_numbers.__contains__, today)
+            _clean, errors = check_row(row, seen, existing_numbers.__contains__, today)
             for column, message in errors:
                 if len(report.errors) >= MAX_ERRORS:
                     report.truncated = True
@@ -196,20 +196,27 @@ def import_records(path: Path, department: Department, actor_id: int | None = No
             report.errors.append((0, "", _("The file has no data rows.")))
         return report
 
+    cleaned = (check_row(row, set(), lambda n: False, today)[0] for _number, row in _rows(path))
+    report.imported = insert_records(cleaned, department, actor_id)
+    db.session.commit()
+    return report
+
+
+def insert_records(rows, department: Department, actor_id: int | None = None) -> int:
+    """Insert checked rows (from ``check_row``) in chunks, set-based; the caller commits."""
     policy = get_policy_in_force()
     now = clock.now()
     subjects: dict[str, int] = {}
     chunk: list[dict] = []
-    for _number, row in _rows(path):
-        clean, _errors = _check(row, set(), lambda n: False, today)
+    inserted = 0
+    for clean in rows:
         chunk.append(clean)
         if len(chunk) >= CHUNK:
-            report.imported += _insert(chunk, department, policy, subjects, now, actor_id)
+            inserted += _insert(chunk, department, policy, subjects, now, actor_id)
             chunk = []
     if chunk:
-        report.imported += _insert(chunk, department, policy, subjects, now, actor_id)
-    db.session.commit()
-    return report
+        inserted += _insert(chunk, department, policy, subjects, now, actor_id)
+    return inserted
 
 
 def _insert(rows: list[dict], department, policy, subjects: dict[str, int], now, actor_id) -> int:
@@ -230,6 +237,9 @@ def _insert(rows: list[dict], department, policy, subjects: dict[str, int], now,
             subjects.update(db.session.execute(
                 select(Subject.identifier, Subject.id).where(Subject.identifier.in_(list(created)))
             ).all())
+    from app.services.calendar import get_working_calendar
+
+    calendar = get_working_calendar()
     records = []
     for r in rows:
         ident = r["identifier"]
@@ -247,7 +257,7 @@ def _insert(rows: list[dict], department, policy, subjects: dict[str, int], now,
             "publicity_start": dates.publicity_start, "shortest_publicity_end": dates.shortest_publicity_end,
             "publicity_end": dates.publicity_end, "policy_version": policy.version, "state": "published",
             "under_objection": False, "published_at": now, "version": 1, "created_at": now, "updated_at": now,
-            "published_late": published_late(policy.body, r["decision_date"], now),
+            "published_late": published_late(policy.body, r["decision_date"], now, calendar),
         })
     ids = db.session.execute(insert(CreditRecord).returning(CreditRecord.id), records).scalars().all()
     db.session.execute(insert(RecordEvent), [

@@ -126,13 +126,16 @@ def _tell_department(record: CreditRecord, template: str, case) -> None:
     )
 
 
-def published_late(body: dict, decision_date, published_at) -> bool:
-    """Provided after the publication deadline: N working days after the decision (双公示)."""
+def published_late(body: dict, decision_date, published_at, calendar=None) -> bool:
+    """Provided after the publication deadline: N working days after the decision (双公示).
+
+    Pass ``calendar`` when judging many records: fetching it checks the overrides each time.
+    """
     from app.services.calendar import get_working_calendar
 
     days = int(body.get("publication_deadline", {}).get("wd", 7))
     try:
-        deadline = get_working_calendar().add_working_days(decision_date, days)
+        deadline = (calendar or get_working_calendar()).add_working_days(decision_date, days)
     except ValueError:  # a decision older than the calendar's span: too old to judge, and late anyway
         return True
     return clock.local(published_at).date() > deadline

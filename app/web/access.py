@@ -19,6 +19,7 @@ F = TypeVar("F", bound=Callable)
 
 PUBLIC = "public"
 SIGNED_IN = "signed_in"
+API_KEY = "api_key"
 
 
 def public(view: F) -> F:
@@ -30,6 +31,12 @@ def public(view: F) -> F:
 def signed_in(view: F) -> F:
     """Any signed-in user, whatever the role."""
     view.access_rule = SIGNED_IN
+    return view
+
+
+def api_key(view: F) -> F:
+    """A department's API key in ``Authorization: Bearer ...``; the key's department in ``g``."""
+    view.access_rule = API_KEY
     return view
 
 
@@ -59,6 +66,17 @@ def enforce_access_rules():
         current_app.logger.error("endpoint %s declares no access rule; refused", request.endpoint)
         abort(403)
     if rule == PUBLIC:
+        return None
+    if rule == API_KEY:
+        from flask import g
+
+        from app.services.api_keys import authenticate
+
+        header = request.headers.get("Authorization", "")
+        key = authenticate(header[7:].strip() if header.lower().startswith("bearer ") else None)
+        if key is None:
+            abort(401)
+        g.api_key = key
         return None
     if not current_user.is_authenticated:
         if request.blueprint == "api":

@@ -1,23 +1,371 @@
-"""The JSON API for departments and downstream platforms (/api/v1)."""
+"""The JSON API for departments (/api/v1): records, referrals, notices, webhooks.
+
+Every endpoint is declared with ``@operation``, which records what the OpenAPI document says
+of it; the document at /api/v1/openapi.json is built from those declarations and the URL map,
+so it cannot drift from the code. Errors are RFC 9457 problem details.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+import re
+import secrets
 
-from app.web.access import public
+
+from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
+from sqlalchemy import select
+
+from app.errors import Conflict, DomainError, InvalidInput, NotFound
+from app.extensions import db
+from app.models import CreditRecord, WebhookSubscription
+from app.services import records as record_service
+from app.services.cases import Action, VERIFICATION_RESULTS, get_case_for, transition_case
+from app.services.dispatch import list_inbox
+from app.services.imports import check_row as _check, insert_records
+from app.web.access import api_key, public
+from app.web.dept import WAITING_FOR_DEPARTMENT
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+OPERATIONS: dict[str, dict] = {}
+MAX_BULK = 10_000
+
+
+def operation(summary: str, *, request_schema: dict | None = None, response: dict | None = None,
+              status: int = 200, query: dict | None = None, media: str = "application/json"):
+    """Declare what the OpenAPI document says of a view."""
+    def mark(view):
+        OPERATIONS[f"api.{view.__name__}"] = {
+            "summary": summary, "request": request_schema, "response": response or {"type": "object"},
+            "status": status, "query": query or {}, "media": media,
+        }
+        return view
+    return mark
+
+
+class ApiError(DomainError):
+    def __init__(self, status: int, detail: str, errors: list | None = None):
+        super().__init__(detail)
+        self.status, self.errors = status, errors
+
+
+def problem(status: int, title: str, detail: str | None = None, errors: list | None = None):
+    body = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError):
+    db.session.rollback()
+    return problem(error.status, {400: "Bad Request", 404: "Not Found", 409: "Conflict",
+                                  422: "Unprocessable Content"}.get(error.status, "Error"),
+                   str(error.message), error.errors)
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(error: DomainError):
+    db.session.rollback()
+    return problem(error.status, type(error).__name__, str(error))
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "The body must be a JSON object.")
+    return body
+
+
+def _record_json(record: CreditRecord) -> dict:
+    return {
+        "id": record.id, "decision_number": record.decision_number, "state": record.state,
+        "category": record.category, "severity": record.severity,
+        "decision_date": record.decision_date.isoformat(), "publicity_end": record.publicity_end.isoformat(),
+        "repair_possible_from": record.repair_possible_from.isoformat(),
+        "under_objection": record.under_objection, "is_public": record.is_public,
+        "published_late": record.published_late, "version": record.version,
+    }
+
+
+RECORD_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"}, "decision_number": {"type": "string"}, "state": {"type": "string"},
+        "category": {"type": "string"}, "severity": {"type": "string"},
+        "decision_date": {"type": "string", "format": "date"}, "publicity_end": {"type": "string", "format": "date"},
+        "repair_possible_from": {"type": "string", "format": "date"}, "under_objection": {"type": "boolean"},
+        "is_public": {"type": "boolean"}, "published_late": {"type": "boolean"}, "version": {"type": "integer"},
+    },
+    "required": ["id", "decision_number", "state"],
+}
+NEW_RECORD_SCHEMA = {
+    "type": "object",
+    "properties": {name: {"type": "string"} for name in (
+        "identifier", "subject_name", "category", "severity", "decision_number", "decision_date", "facts",
+        "sanction", "sanction_kinds", "sector", "publish_minor")},
+    "required": ["identifier", "subject_name", "category", "severity", "decision_number", "decision_date",
+                 "facts", "sanction"],
+}
 
 
 @bp.route("/")
 @public
+@operation("What this API offers")
 def index():
-    """Says plainly that the API is not built yet, as an RFC 9457 problem document."""
-    response = jsonify(
-        type="about:blank",
-        title="Not Implemented",
-        status=501,
-        detail="The department API (keys, record push, referrals, webhooks) is not built yet.",
+    return jsonify(
+        openapi=url_for("api.openapi"), docs=url_for("api.docs"),
+        authentication="Authorization: Bearer <department API key>",
     )
-    response.status_code = 501
-    response.mimetype = "application/problem+json"
-    return response
+
+
+@bp.route("/records")
+@api_key
+@operation("The department's records, oldest first, 100 a page (keyset: pass the last id as after)",
+           response={"type": "object", "properties": {"records": {"type": "array", "items": RECORD_SCHEMA},
+                                                       "next_after": {"type": ["integer", "null"]}}},
+           query={"after": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}})
+def list_records():
+    try:
+        after = int(request.args.get("after", "0"))
+    except ValueError:
+        after = -1
+    if not 0 <= after <= 2**31 - 1:
+        raise ApiError(400, "after must be a record id (an integer from 0).")
+    rows = db.session.scalars(
+        select(CreditRecord).where(CreditRecord.department_id == g.api_key.department_id, CreditRecord.id > after)
+        .order_by(CreditRecord.id).limit(101)
+    ).all()
+    page = rows[:100]
+    return jsonify(records=[_record_json(r) for r in page], next_after=page[-1].id if len(rows) > 100 else None)
+
+
+@bp.route("/records/<id:record_id>")
+@api_key
+@operation("One of the department's records", response=RECORD_SCHEMA)
+def get_record(record_id: int):
+    record = db.session.get(CreditRecord, record_id)
+    if record is None or record.department_id != g.api_key.department_id:
+        raise ApiError(404, "No such record.")  # another department's is as good as absent
+    return jsonify(_record_json(record))
+
+
+@bp.route("/records", methods=["POST"])
+@api_key
+@operation(
+    f"Push records, one or up to {MAX_BULK:,} at once: all valid and stored, or none. A record already "
+    "provided (same decision number) is unchanged if identical; changed facts or sanction make a new version.",
+    request_schema={"type": "object", "properties": {"records": {"type": "array", "items": NEW_RECORD_SCHEMA,
+                                                                  "minItems": 1, "maxItems": MAX_BULK}},
+                    "required": ["records"]},
+    response={"type": "object", "properties": {k: {"type": "integer"} for k in ("created", "updated", "unchanged")}},
+)
+def push_records():
+    from app.services import clock
+
+    body = _json_body()
+    items = body.get("records")
+    if not isinstance(items, list) or not items:
+        raise ApiError(422, "records must be a non-empty list.", [{"field": "records", "message": "required"}])
+    if len(items) > MAX_BULK:
+        raise ApiError(422, f"At most {MAX_BULK} records per request.")
+    department = g.api_key.department
+    existing = {r.decision_number: r for r in db.session.scalars(
+        select(CreditRecord).where(CreditRecord.department_id == department.id,
+                                   CreditRecord.decision_number.in_([str(i.get("decision_number", ""))[:100]
+                                                                     for i in items if isinstance(i, dict)]))
+    )}
+    errors, clean_rows, seen = [], [], set()
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            errors.append({"index": index, "field": "", "message": "must be an object"})
+            continue
+        row = {k: ("" if v is None else str(v)).strip() for k, v in item.items()}
+        clean, problems = _check(row, seen, lambda n: False, clock.today())
+        errors += [{"index": index, "field": f, "message": str(m)} for f, m in problems]
+        clean_rows.append(clean)
+    if errors:
+        raise ApiError(422, "Some records are not valid; none was stored.", errors[:1000])
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    new = []
+    for clean in clean_rows:
+        old = existing.get(clean["decision_number"])
+        if old is None:
+            new.append(clean)
+        elif (old.facts, old.sanction) == (clean["facts"], clean["sanction"]):
+            counts["unchanged"] += 1
+        elif old.in_publicity:
+            before = {"facts": old.facts, "sanction": old.sanction}
+            old.facts, old.sanction = clean["facts"], clean["sanction"]
+            record_service.apply_record_trigger(old, "correct", None, "pushed again with changes",
+                                                {"before": before, "after": {"facts": old.facts, "sanction": old.sanction}})
+            counts["updated"] += 1
+        else:
+            raise ApiError(409, f"{old.decision_number} is no longer in publicity and cannot change.")
+    counts["created"] = insert_records(new, department)
+    db.session.commit()
+    return jsonify(counts), 200
+
+
+def _case_json(case) -> dict:
+    return {"id": case.id, "number": case.number, "kind": case.kind, "state": case.state, "version": case.version,
+            "due_at": case.due_at.isoformat() if case.due_at else None,
+            "record": case.record.decision_number if case.record else None, "title": case.title,
+            "statement": case.statement}
+
+
+CASE_SCHEMA = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "number": {"type": "string"}, "kind": {"type": "string"}, "state": {"type": "string"},
+    "version": {"type": "integer"}, "due_at": {"type": ["string", "null"]}, "record": {"type": ["string", "null"]},
+    "title": {"type": "string"}, "statement": {"type": "string"}}, "required": ["id", "number", "state", "version"]}
+
+
+@bp.route("/referrals")
+@api_key
+@operation("Cases waiting for the department's reply, earliest deadline first",
+           response={"type": "object", "properties": {"referrals": {"type": "array", "items": CASE_SCHEMA}}})
+def list_referrals():
+    from app.services.cases import list_open_cases
+
+    waiting = [c for state in WAITING_FOR_DEPARTMENT
+               for c in list_open_cases(department_id=g.api_key.department_id, state=state, limit=500)
+               if state != "assigned" or c.assignee_id is None]
+    waiting.sort(key=lambda c: (c.due_at is None, c.due_at))
+    return jsonify(referrals=[_case_json(c) for c in waiting])
+
+
+@bp.route("/referrals/<id:case_id>/reply", methods=["POST"])
+@api_key
+@operation("Reply to a referral: what the verification found, why, on the version seen",
+           request_schema={"type": "object", "properties": {
+               "verification": {"type": "string", "enum": list(VERIFICATION_RESULTS)},
+               "reason": {"type": "string", "minLength": 1}, "version": {"type": "integer"}},
+               "required": ["reason", "version"]},
+           response=CASE_SCHEMA)
+def reply_to_referral(case_id: int):
+    body = _json_body()
+    version, reason = body.get("version"), body.get("reason")
+    if not isinstance(version, int) or not isinstance(reason, str) or not reason.strip():
+        raise ApiError(422, "reason (text) and version (integer) are required.",
+                       [{"field": "reason", "message": "required"}, {"field": "version", "message": "required"}])
+    actor = _department_user(g.api_key)
+    case = get_case_for(actor, case_id)
+    trigger = {"objection": "reply", "repair": "give_opinion", "complaint": "respond"}[case.kind]
+    verification = body.get("verification")
+    transition_case(case.id, Action(trigger, version, reason, verification=verification), actor)
+    return jsonify(_case_json(get_case_for(actor, case_id)))
+
+
+def _department_user(key):
+    """The department's own account acts for its key (audit events need a user)."""
+    from app.models import User
+
+    user = db.session.scalar(select(User).where(User.department_id == key.department_id, User.role == "department",
+                                                User.is_active.is_(True)).order_by(User.id))
+    if user is None:
+        raise ApiError(409, "The department has no active user account to act for the key.")
+    return user
+
+
+@bp.route("/notices")
+@api_key
+@operation("The department's latest notices",
+           response={"type": "object", "properties": {"notices": {"type": "array", "items": {"type": "object"}}}})
+def list_notices():
+    user = _department_user(g.api_key)
+    return jsonify(notices=[{"id": n.id, "template": n.template, "payload": n.payload,
+                             "created_at": n.created_at.isoformat()} for n in list_inbox(user, limit=100)])
+
+
+@bp.route("/webhooks", methods=["POST"])
+@api_key
+@operation("Subscribe a webhook; the signing secret is returned once", status=201,
+           request_schema={"type": "object", "properties": {
+               "url": {"type": "string", "format": "uri"}, "events": {"type": "array", "items": {"type": "string"}},
+               "name": {"type": "string"}}, "required": ["url"]},
+           response={"type": "object", "properties": {"id": {"type": "integer"}, "secret": {"type": "string"}}})
+def subscribe_webhook():
+    body = _json_body()
+    url = body.get("url")
+    if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+", url) or len(url) > 500:
+        raise ApiError(422, "url must be an http or https address.", [{"field": "url", "message": "invalid"}])
+    events = body.get("events", ["*"])
+    if not isinstance(events, list) or not all(isinstance(e, str) for e in events) or not events:
+        raise ApiError(422, "events must be a list of notice names.", [{"field": "events", "message": "invalid"}])
+    secret = secrets.token_urlsafe(32)
+    subscription = WebhookSubscription(department_id=g.api_key.department_id, name=str(body.get("name") or "api")[:100],
+                                       url=url, secret=secret, events=events)
+    db.session.add(subscription)
+    db.session.commit()
+    return jsonify(id=subscription.id, secret=secret), 201
+
+
+@bp.route("/webhooks/<id:subscription_id>", methods=["DELETE"])
+@api_key
+@operation("Unsubscribe a webhook", status=204, response={"type": "object"})
+def unsubscribe_webhook(subscription_id: int):
+    subscription = db.session.get(WebhookSubscription, subscription_id)
+    if subscription is None or subscription.department_id != g.api_key.department_id:
+        raise ApiError(404, "No such subscription.")
+    subscription.is_active = False
+    db.session.commit()
+    return "", 204
+
+
+@bp.route("/openapi.json")
+@public
+@operation("This document")
+def openapi():
+    return jsonify(openapi_document())
+
+
+@bp.route("/docs")
+@public
+@operation("A readable page of this API", media="text/html", response={"type": "string"})
+def docs():
+    return render_template("api/docs.html", spec=openapi_document())
+
+
+def openapi_document() -> dict:
+    paths: dict = {}
+    for rule in current_app.url_map.iter_rules():
+        meta = OPERATIONS.get(rule.endpoint)
+        if meta is None:
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            op: dict = {
+                "operationId": rule.endpoint.replace(".", "_") + "_" + method.lower(),
+                "summary": meta["summary"],
+                "responses": {
+                    str(meta["status"]): ({"description": "OK"} if meta["status"] == 204 else
+                                          {"description": "OK", "content": {meta["media"]: {"schema": meta["response"]}}}),
+                    "default": {"description": "A problem", "content": {"application/problem+json": {"schema": PROBLEM}}},
+                },
+            }
+            params = [{"name": a, "in": "path", "required": True,
+                       "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}} for a in rule.arguments]
+            params += [{"name": n, "in": "query", "required": False, "schema": s} for n, s in meta["query"].items()]
+            if params:
+                op["parameters"] = params
+            if meta["request"]:
+                op["requestBody"] = {"required": True, "content": {"application/json": {"schema": meta["request"]}}}
+            if getattr(current_app.view_functions[rule.endpoint], "access_rule", None) == "api_key":
+                op["security"] = [{"apiKey": []}]
+            paths.setdefault(path, {})[method.lower()] = op
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Credit case desk: department API", "version": "1"},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {"securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}}},
+    }
+
+
+PROBLEM = {"type": "object", "properties": {
+    "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+    "detail": {"type": "string"}, "errors": {"type": "array", "items": {"type": "object"}}},
+    "required": ["title", "status"]}
+

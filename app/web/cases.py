@@ -69,14 +69,14 @@ def _page(case, form: ActionForm, status: int = 200):
     ), status
 
 
-@bp.route("/<int:case_id>")
+@bp.route("/<id:case_id>")
 @signed_in
 def show(case_id: int):
     case = cases.get_case_for(current_user, case_id)
     return _page(case, ActionForm(version=case.version))
 
 
-@bp.route("/<int:case_id>/act", methods=["POST"])
+@bp.route("/<id:case_id>/act", methods=["POST"])
 @signed_in
 def act(case_id: int):
     case = cases.get_case_for(current_user, case_id)
@@ -113,7 +113,7 @@ def act(case_id: int):
     return redirect(url_for("cases.show", case_id=case.id))
 
 
-@bp.route("/<int:case_id>/files/<int:attachment_id>")
+@bp.route("/<id:case_id>/files/<id:attachment_id>")
 @signed_in
 def download(case_id: int, attachment_id: int):
     """Evidence files, only to those who may see the case, never from the web root."""

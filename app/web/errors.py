@@ -42,7 +42,7 @@ def _explanations() -> dict[int, str]:
 def _render(status: int, detail: str | None = None):
     title = _titles().get(status, _("Error"))
     detail = detail or _explanations().get(status, "")
-    if request.blueprint == "api" or request.accept_mimetypes.best == "application/problem+json":
+    if request.blueprint == "api" or request.path.startswith("/api/") or request.accept_mimetypes.best == "application/problem+json":
         response = jsonify(type="about:blank", title=title, status=status, detail=detail)
         response.mimetype = "application/problem+json"
         return response, status

@@ -59,7 +59,7 @@ def _submit(form, kind: str, record: CreditRecord | None, uploads: list[files.Up
     return redirect(url_for("cases.show", case_id=case.id))
 
 
-@bp.route("/records/<int:record_id>/objection", methods=["GET", "POST"])
+@bp.route("/records/<id:record_id>/objection", methods=["GET", "POST"])
 @roles(Role.APPLICANT)
 def new_objection(record_id: int):
     record = _own_record(record_id)
@@ -75,7 +75,7 @@ def new_objection(record_id: int):
     return render_template("portal/apply.html", form=form, record=record, kind=CaseKind.OBJECTION), status
 
 
-@bp.route("/records/<int:record_id>/repair", methods=["GET", "POST"])
+@bp.route("/records/<id:record_id>/repair", methods=["GET", "POST"])
 @roles(Role.APPLICANT)
 def new_repair(record_id: int):
     """The eligibility check is shown before anything is filled in, with each reason."""
