@@ -1,5 +1,6 @@
 """Typed SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 from app.models.apikey import ApiKey
+from app.models.audit import AdminAudit
 from app.models.calendar import CalendarOverride
 from app.models.case import Attachment, Case, CaseEvent, CaseNumberCounter, Timer
 from app.models.jobs import JobRun
@@ -11,6 +12,7 @@ from app.models.security import SignInAttempt
 from app.models.webhook import WebhookSubscription
 
 __all__ = [
+    "AdminAudit",
     "ApiKey",
     "Attachment",
     "CalendarOverride",

@@ -1,0 +1,29 @@
+"""Forms of the admin console."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import Email, InputRequired, Length, Optional, Regexp
+
+from app.forms.validators import choices
+from app.web.labels import LABELS
+
+
+class UserForm(FlaskForm):
+    username = StringField(_l("User name"), validators=[
+        InputRequired(), Length(min=3, max=64),
+        Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("Use letters, digits, dot, dash or underscore."))])
+    display_name = StringField(_l("Name"), validators=[InputRequired(), Length(max=100)])
+    email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=254), Email(message=_l("This is not an e-mail address."))])
+    role = SelectField(_l("Role"), choices=choices(LABELS["role"]), validators=[InputRequired()])
+    department_code = StringField(_l("Department code (department users)"), validators=[Optional(), Length(max=32)])
+    subject_identifier = StringField(_l("Subject identifier (applicants)"), validators=[Optional(), Length(max=40)])
+    password = PasswordField(_l("Initial password"), validators=[
+        InputRequired(), Length(min=10, max=256, message=_l("Use at least 10 characters."))])
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=choices(LABELS["role"]), validators=[InputRequired()])
+    department_code = StringField(_l("Department code (department users)"), validators=[Optional(), Length(max=32)])
+    subject_identifier = StringField(_l("Subject identifier (applicants)"), validators=[Optional(), Length(max=40)])
