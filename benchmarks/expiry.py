@@ -29,17 +29,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-SERVER = os.environ.get("BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+from benchlib import SERVER, bench_app, fresh_database  # noqa: E402
+
 TODAY = date(2027, 12, 1)  # "now" of the sweep: records whose publicity ended before are due
 NOW = datetime(2027, 12, 1, 3, 0, tzinfo=timezone.utc)
 
-
-def _app(url: str):
-    os.environ.setdefault("CASEDESK_INSTANCE", "/tmp/casedesk-bench")
-    from app import create_app
-
-    return create_app({"SQLALCHEMY_DATABASE_URI": url, "UPLOAD_DIR": "/tmp/casedesk-bench/uploads"})
 
 
 def _peak_mb() -> float:
@@ -47,18 +43,8 @@ def _peak_mb() -> float:
 
 
 def prepare(url: str, rows: int, due: float) -> dict:
-    import sqlalchemy as sa
-    from flask_migrate import upgrade
-
-    name = sa.engine.make_url(url).database
-    admin = sa.create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    app = _app(url)
+    app = fresh_database(url)
     with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
         from app.extensions import db
 
         engine = db.engine
@@ -139,7 +125,7 @@ def phase_naive(url: str, sample: int) -> dict:
     from app.models import CreditRecord, Notification, RecordEvent
     from app.services import clock
 
-    app = _app(url)
+    app = bench_app(url)
     with app.app_context(), clock.frozen_clock(NOW):
         t0 = time.perf_counter()
         records = db.session.scalars(
@@ -169,7 +155,7 @@ def phase_sweep(url: str) -> dict:
     from app.services import clock
     from app.services.expiry import retire_expired_records
 
-    app = _app(url)
+    app = bench_app(url)
     with app.app_context(), clock.frozen_clock(NOW):
         t0 = time.perf_counter()
         result = retire_expired_records()

@@ -27,30 +27,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SERVER = os.environ.get("BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from benchlib import SERVER, bench_app, fresh_database  # noqa: E402
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
-def _app(url):
-    os.environ.setdefault("CASEDESK_INSTANCE", "/tmp/casedesk-bench")
-    from app import create_app
-
-    return create_app({"SQLALCHEMY_DATABASE_URI": url, "UPLOAD_DIR": "/tmp/casedesk-bench/uploads"})
-
 
 def prepare(url: str, n: int, open_share: float) -> dict:
-    import sqlalchemy as sa
-    from flask_migrate import upgrade
-
-    name = sa.engine.make_url(url).database
-    admin = sa.create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    app = _app(url)
+    app = fresh_database(url)
     with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
         from app.extensions import db
 
         with db.engine.begin() as c:
@@ -111,7 +97,7 @@ def measure(url: str, open_cases: int) -> dict:
     from app.models import Case, User
     from app.services.cases import QueueCursor, QueueFilter, _open_filter, list_queue
 
-    app = _app(url)
+    app = bench_app(url)
     figures = {}
     with app.app_context():
         officer = db.session.get(User, 2)
