@@ -199,6 +199,16 @@ def get_working_calendar() -> WorkingCalendar:
     return _cached[1]
 
 
+def uncovered_years(ahead: int = 1) -> list[int]:
+    """This year and the next ``ahead`` ones that have neither holiday data nor overrides:
+    deadlines that run into them count weekends only, so admins are told on their home page."""
+    from app.services import clock
+
+    calendar = get_working_calendar()
+    this_year = clock.today().year
+    return sorted(y for y in calendar.uncovered if this_year <= y <= this_year + ahead)
+
+
 # ---------------------------------------------------------------------------------------
 # Overrides: the official annual schedule, or corrections to the holiday data.
 # ---------------------------------------------------------------------------------------

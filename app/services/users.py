@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import AdminAudit, Department, Subject, User
 from app.models.enums import Role
 from app.services.accounts import get_user_by_username, hash_password
+from app.services.audit import audit_admin_change
 
 
 def _snapshot(user: User) -> dict:
@@ -20,8 +21,7 @@ def _snapshot(user: User) -> dict:
 
 
 def _audit(actor: User, action: str, user: User, before: dict | None) -> None:
-    db.session.add(AdminAudit(actor_id=actor.id, action=action, object_type="user", object_id=user.id,
-                              before=before, after=_snapshot(user)))
+    audit_admin_change(actor, action, "user", user.id, before, _snapshot(user))
 
 
 def search_users(text: str = "", role: str | None = None, limit: int = 100) -> list[User]:

@@ -1,0 +1,24 @@
+"""The admin console: one blueprint, one module per area (users, departments, policy,
+calendar, jobs and notices, audit). Every change an admin makes is audited."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from app.models.enums import Role
+from app.services.admin import platform_overview
+from app.services.calendar import uncovered_years
+from app.services.jobs import job_health
+from app.web.access import roles
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.route("/")
+@roles(Role.ADMIN)
+def home():
+    return render_template("admin/home.html", overview=platform_overview(), jobs=job_health(),
+                           calendar_gaps=uncovered_years())
+
+
+# The areas register their views on ``bp``.
+from app.web.admin import jobs, users  # noqa: E402,F401
