@@ -31,6 +31,12 @@ class Conflict(DomainError):
     status = 409
 
 
+class Gone(DomainError):
+    """A link or token that existed but can no longer be used (expired, used, voided)."""
+
+    status = 410
+
+
 class InvalidInput(DomainError):
     status = 422
 

@@ -51,3 +51,10 @@ class SignUpForm(FlaskForm):
         _l("Repeat password"),
         validators=[InputRequired(), EqualTo("password", message=_l("The two passwords differ."))],
     )
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[
+        InputRequired(), Length(min=10, max=256, message=_l("Use at least 10 characters."))])
+    confirm = PasswordField(_l("Repeat the new password"), validators=[
+        InputRequired(), EqualTo("password", message=_l("The two passwords differ."))])

@@ -8,7 +8,7 @@ from app.models.notification import Notification
 from app.models.org import Department, Subject, User
 from app.models.policy import Policy
 from app.models.record import CreditRecord, RecordEvent
-from app.models.security import SignInAttempt
+from app.models.security import PasswordReset, SignInAttempt
 from app.models.webhook import WebhookSubscription
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "Department",
     "JobRun",
     "Notification",
+    "PasswordReset",
     "Policy",
     "RecordEvent",
     "SignInAttempt",

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from app.errors import InvalidInput, TooManyAttempts
-from app.forms.auth import SignInForm, SignUpForm
-from app.services import accounts
+from app.forms.auth import NewPasswordForm, SignInForm, SignUpForm
+from app.services import accounts, password_reset
 from app.services.demo import DEMO_ACCOUNTS
 from app.web.access import public, signed_in
 from app.web.home import home_endpoint
@@ -105,3 +105,24 @@ def set_language(code: str):
     if code in current_app.config["LANGUAGES"]:
         session["locale"] = code
     return redirect(_safe_next(request.args.get("next")) or url_for("public.index"))
+
+
+@bp.route("/password/<token>", methods=["GET", "POST"])
+@public
+def reset_password(token: str):
+    """Set a new password through the single-use link an admin issued."""
+    password_reset.find_reset(token[:100])  # 404 or 410 before anything is shown
+    form = NewPasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        user = password_reset.complete_reset(token[:100], form.password.data)
+        if current_user.is_authenticated:
+            logout_user()
+        session.clear()
+        flash(_("Your password is set. Please sign in with it, %(name)s.", name=user.username), "success")
+        return redirect(url_for("auth.sign_in"))
+    if form.is_submitted():
+        status = 422
+    response = make_response(render_template("auth/reset_password.html", form=form), status)
+    response.headers["Cache-Control"] = "no-store"
+    return response

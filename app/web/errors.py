@@ -19,6 +19,7 @@ def _titles() -> dict[int, str]:
         404: _("Page not found"),
         405: _("This action is not allowed here"),
         409: _("Someone else changed this in the meantime"),
+        410: _("This link is no longer valid"),
         413: _("The upload is too large"),
         422: _("Some input is not valid"),
         429: _("Too many attempts"),
