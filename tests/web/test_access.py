@@ -29,6 +29,7 @@ def test_public_endpoints_are_the_expected_few(app):
         "api.docs",
         "api.index",
         "api.openapi",
+        "auth.reset_password",
         "auth.set_language",
         "auth.sign_in",
         "auth.sign_up",

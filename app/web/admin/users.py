@@ -1,7 +1,7 @@
 """Admin: user accounts."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -9,8 +9,10 @@ from flask_wtf import FlaskForm
 from app.errors import DomainError, InvalidInput
 from app.extensions import db
 from app.forms.admin import RoleForm, UserForm
-from app.services import users as users_service
+from app.models import User
 from app.models.enums import Role
+from app.services import password_reset
+from app.services import users as users_service
 from app.web.access import roles
 from app.web.admin import bp
 
@@ -71,3 +73,19 @@ def change_role(user_id: int):
 @roles(Role.ADMIN)
 def audit():
     return render_template("admin/audit.html", entries=users_service.list_audit())
+
+
+@bp.route("/users/<id:user_id>/password-reset", methods=["POST"])
+@roles(Role.ADMIN)
+def issue_password_reset(user_id: int):
+    """Issue a single-use link; it is shown on this page once and never again."""
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        raise InvalidInput(_("The form has expired. Please reload the page."))
+    reset, token = password_reset.issue_reset(current_user, user_id)
+    link = url_for("auth.reset_password", token=token, _external=True)
+    user = db.session.get(User, reset.user_id)
+    response = make_response(render_template("admin/password_link.html", user=user, link=link,
+                                             expires_at=reset.expires_at))
+    response.headers["Cache-Control"] = "no-store"
+    return response
