@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField, URLField
 from wtforms.validators import Email, InputRequired, Length, Optional, Regexp
 
 from app.forms.validators import choices
@@ -27,3 +27,32 @@ class RoleForm(FlaskForm):
     role = SelectField(_l("Role"), choices=choices(LABELS["role"]), validators=[InputRequired()])
     department_code = StringField(_l("Department code (department users)"), validators=[Optional(), Length(max=32)])
     subject_identifier = StringField(_l("Subject identifier (applicants)"), validators=[Optional(), Length(max=40)])
+
+
+class DepartmentForm(FlaskForm):
+    code = StringField(_l("Department code"), validators=[
+        InputRequired(), Length(min=2, max=32),
+        Regexp(r"^[A-Za-z0-9_-]+$", message=_l("Use letters, digits, dash or underscore."))])
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
+    contact_email = EmailField(_l("Contact e-mail"), validators=[
+        Optional(), Length(max=254), Email(message=_l("This is not an e-mail address."))])
+    is_active = BooleanField(_l("Active"), default=True)
+
+
+class WebhookForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=100)])
+    url = URLField(_l("Address (URL)"), validators=[
+        InputRequired(), Length(max=500),
+        Regexp(r"^https?://[^/@\s]+(/\S*)?$",
+               message=_l("The address must be an http or https URL without a user name or password."))])
+    events = SelectMultipleField(_l("Notices"), validators=[Optional()])
+
+    def __init__(self, *args, **kwargs):
+        from app.services.messages import TEMPLATES
+
+        super().__init__(*args, **kwargs)
+        self.events.choices = [("*", _l("All notices"))] + [(name, name) for name in sorted(TEMPLATES)]
+
+
+class ApiKeyForm(FlaskForm):
+    name = StringField(_l("What the key is for"), validators=[InputRequired(), Length(max=100)])

@@ -9,20 +9,30 @@ from sqlalchemy import select
 
 from app.errors import NotFound
 from app.extensions import db
-from app.models import ApiKey, Department
+from app.models import ApiKey, Department, User
 from app.services import clock
+from app.services.audit import audit_admin_change
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_key(department: Department, name: str) -> tuple[ApiKey, str]:
-    """A new key for the department; the token is returned once and never stored."""
+def _snapshot(key: ApiKey) -> dict:
+    return {"name": key.name, "prefix": key.prefix, "department_id": key.department_id,
+            "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None}
+
+
+def create_key(department: Department, name: str, actor: User | None = None) -> tuple[ApiKey, str]:
+    """A new key for the department; the token is returned once and never stored.
+    An admin's action (``actor``) is audited; the CLI's is not (it runs as the operator)."""
     prefix = secrets.token_hex(6)
     token = f"cdk_{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(department=department, name=name.strip()[:100] or "key", prefix=prefix, key_hash=_hash(token))
     db.session.add(key)
+    db.session.flush()
+    if actor is not None:
+        audit_admin_change(actor, "apikey.create", "api_key", key.id, None, _snapshot(key))
     db.session.commit()
     return key, token
 
@@ -40,11 +50,18 @@ def authenticate(token: str | None) -> ApiKey | None:
     return key
 
 
-def revoke_key(prefix: str) -> ApiKey:
-    key = db.session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+def revoke_key(prefix: str, actor: User | None = None, department_id: int | None = None) -> ApiKey:
+    """Revoke a key at once; revoking twice changes nothing. ``department_id`` scopes the lookup."""
+    stmt = select(ApiKey).where(ApiKey.prefix == prefix)
+    if department_id is not None:
+        stmt = stmt.where(ApiKey.department_id == department_id)
+    key = db.session.scalar(stmt)
     if key is None:
         raise NotFound()
     if key.revoked_at is None:
+        before = _snapshot(key)
         key.revoked_at = clock.now()
+        if actor is not None:
+            audit_admin_change(actor, "apikey.revoke", "api_key", key.id, before, _snapshot(key))
         db.session.commit()
     return key
