@@ -104,7 +104,8 @@ def transition(
 
 
 def handling(states: Iterable[str], staff: Iterable[str]) -> list[Transition]:
-    """Claiming and reassigning a case: in each open state, a step that stays in that state."""
+    """Claiming and reassigning a case, and recomputing its deadlines under a new policy
+    version (an admin's explicit, audited job): in each open state, steps that stay in it."""
     staff = tuple(staff)
     steps = []
     for state in states:
@@ -112,6 +113,7 @@ def handling(states: Iterable[str], staff: Iterable[str]) -> list[Transition]:
                                 bookkeeping=True))
         steps.append(transition("reassign", state, state, staff, effects=["reassign"], reason=True,
                                 bookkeeping=True))
+        steps.append(transition("recompute", state, state, SYSTEM, reason=True, bookkeeping=True))
     return steps
 
 

@@ -20,6 +20,8 @@ RECORD = Workflow(
         transition("mark_objection", "corrected", "corrected", SYSTEM),
         # The mark is cleared whatever became of the record meanwhile (it may have retired).
         *(transition("clear_objection", s, s, SYSTEM) for s in ("published", "corrected", "repaired", "revoked", "retired")),
+        # Dates recomputed under a later policy version, when an admin asks for it.
+        *(transition("recompute", s, s, SYSTEM, bookkeeping=True) for s in IN_PUBLICITY),
         transition("correct", IN_PUBLICITY, "corrected", SYSTEM),
         transition("revoke", IN_PUBLICITY, "revoked", SYSTEM),
         transition("repair", IN_PUBLICITY, "repaired", SYSTEM),

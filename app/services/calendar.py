@@ -141,6 +141,16 @@ class WorkingCalendar:
                 _warn_uncovered(year)
         return due
 
+    def subtract_working_days(self, day: date, n: int) -> date:
+        """The working day N working days before ``day`` (``day`` itself when n is 0)."""
+        if n < 0:
+            raise ValueError("n must not be negative")
+        self._check_span(day)
+        i = bisect.bisect_left(self._ordinals, day.toordinal()) - n
+        if i < 0:
+            raise ValueError(f"{n} working days before {day} run past {self.first_year}")
+        return date.fromordinal(self._ordinals[i]) if n else day
+
     def working_days_between(self, start: date, end: date) -> int:
         """Working days after ``start`` up to and including ``end`` (0 if end <= start)."""
         self._check_span(start)

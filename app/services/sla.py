@@ -29,6 +29,16 @@ def deadline(unit: str, start_day: date, length: int) -> datetime:
     return clock.end_of_day(due_day)
 
 
+def shift_deadline(unit: str, due_at: datetime, delta: int) -> datetime:
+    """A deadline moved by ``delta`` units (negative: earlier), as a new policy version asks."""
+    due_day = clock.local(due_at).date()
+    if delta >= 0:
+        return deadline(unit, due_day, delta)
+    if unit == TimerUnit.WORKING_DAYS:
+        return clock.end_of_day(get_working_calendar().subtract_working_days(due_day, -delta))
+    return clock.end_of_day(due_day + timedelta(days=delta))
+
+
 def units_left(unit: str, today: date, due_at: datetime) -> int:
     """Whole units between today and the deadline's day (0 when already due)."""
     due_day = clock.local(due_at).date()

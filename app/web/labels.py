@@ -85,6 +85,7 @@ LABELS = {
         "reopen": _l("Reopen"),
         "claim": _l("Claim"),
         "reassign": _l("Reassign"),
+        "recompute": _l("Recompute under a new policy version"),
         "publish": _l("Publish"),
         "mark_objection": _l("Mark under objection"),
         "clear_objection": _l("Clear objection mark"),

@@ -1,0 +1,80 @@
+"""The policy pages: history, a draft with its preview, saving, withdrawing, recomputing."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from app.models import AdminAudit, Policy
+from app.models.enums import Role
+from app.services import clock
+from app.services.policy import get_policy_in_force
+from tests.factories import make_record, make_user
+from tests.web.helpers import csrf_token, sign_in, text
+
+TODAY = datetime(2026, 11, 25, 10, 0)
+
+
+def _form(client, **changes):
+    body = get_policy_in_force().body
+    data = {"csrf_token": csrf_token(client, "/admin/policy/new"), "effective_from": "2026-12-01", "note": "试行"}
+    for name, rule in body["record_classes"].items():
+        data.update({f"class.{name}.shortest_publicity": rule["shortest_publicity"],
+                     f"class.{name}.publicity": rule["publicity"]})
+        for flag in ("published", "repairable"):
+            if rule[flag]:
+                data[f"class.{name}.{flag}"] = "on"
+    for workflow, clocks in body["sla"].items():
+        for name, spec in clocks.items():
+            unit = "wd" if "wd" in spec else "cd"
+            data[f"sla.{workflow}.{name}.length"] = str(spec[unit])
+            data[f"sla.{workflow}.{name}.unit"] = unit
+            if "extension" in spec:
+                data[f"sla.{workflow}.{name}.extension"] = str(spec["extension"])
+    data.update({"due_soon_wd": "1", "publication_wd": "7", "retention": "5y", **changes})
+    return data
+
+
+def test_preview_then_save_then_withdraw(client, db):
+    admin = make_user(Role.ADMIN)
+    with clock.frozen_clock(TODAY):
+        make_record(decision_date=date(2026, 9, 1))
+        sign_in(client, admin.username)
+        assert "v1" in text(client.get("/admin/policy"))
+        preview = client.post("/admin/policy/new", data=_form(client, **{"class.general.publicity": "6m",
+                                                                        "action": "preview"}))
+        assert preview.status_code == 200
+        assert 'id="preview"' in text(preview) and db.session.scalar(select(Policy).where(Policy.version == 2)) is None
+        saved = client.post("/admin/policy/new", data=_form(client, **{"class.general.publicity": "6m",
+                                                                      "action": "save"}))
+        assert saved.status_code == 302
+        policy = db.session.scalar(select(Policy).where(Policy.version == 2))
+        assert policy.effective_from == date(2026, 12, 1) and policy.created_by_id == admin.id
+        assert policy.body["record_classes"]["general"]["publicity"] == "6m"
+        assert get_policy_in_force().version == 1  # scheduled, not yet in force
+        assert client.get("/admin/policy/2").status_code == 200
+        withdrawn = client.post("/admin/policy/2/withdraw", data={"csrf_token": csrf_token(client, "/admin/policy")})
+        assert withdrawn.status_code == 302
+        assert client.post("/admin/policy/1/withdraw",
+                           data={"csrf_token": csrf_token(client, "/admin/policy")}).status_code == 409
+    actions = db.session.scalars(select(AdminAudit.action).order_by(AdminAudit.id)).all()
+    assert actions == ["policy.create", "policy.withdraw"]
+
+
+def test_bad_drafts_are_422_and_save_nothing(client, db):
+    with clock.frozen_clock(TODAY):
+        sign_in(client, make_user(Role.ADMIN).username)
+        for changes in ({"effective_from": "2026-11-01"}, {"effective_from": "soon"},
+                        {"class.serious.publicity": "three years"}, {"class.general.shortest_publicity": "2y"},
+                        {"sla.repair.accept.length": "0"}, {"sla.repair.accept.unit": "hours"}):
+            response = client.post("/admin/policy/new", data=_form(client, action="save", **changes))
+            assert response.status_code == 422, changes
+            assert 'class="errors"' in text(response)
+    assert db.session.scalar(select(Policy).where(Policy.version > 1)) is None
+    assert db.session.scalar(select(AdminAudit)) is None
+
+
+def test_policy_pages_are_admin_only(client, db):
+    sign_in(client, make_user(Role.SUPERVISOR).username)
+    assert client.get("/admin/policy").status_code == 403
+    assert client.get("/admin/policy/new").status_code == 403
