@@ -51,7 +51,8 @@ class WebhookForm(FlaskForm):
         from app.services.messages import TEMPLATES
 
         super().__init__(*args, **kwargs)
-        self.events.choices = [("*", _l("All notices"))] + [(name, name) for name in sorted(TEMPLATES)]
+        names = LABELS["notice"]
+        self.events.choices = [("*", _l("All notices"))] + [(name, names.get(name, name)) for name in sorted(TEMPLATES)]
 
 
 class ApiKeyForm(FlaskForm):
