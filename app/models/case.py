@@ -72,7 +72,8 @@ class Case(Base):
 
 class CaseEvent(EventColumns, Base):
     __tablename__ = "case_event"
-    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+    # The audit log reads the events newest first, across all cases.
+    __table_args__ = (UniqueConstraint("case_id", "seq"), Index("ix_case_event_at_id", "at", "id"))
 
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
 

@@ -102,6 +102,6 @@ class CreditRecord(Base):
 
 class RecordEvent(EventColumns, Base):
     __tablename__ = "record_event"
-    __table_args__ = (UniqueConstraint("record_id", "seq"),)
+    __table_args__ = (UniqueConstraint("record_id", "seq"), Index("ix_record_event_at_id", "at", "id"))
 
     record_id: Mapped[int] = mapped_column(ForeignKey("credit_record.id"))

@@ -1,13 +1,24 @@
-"""Figures for the admin home page."""
+"""Admin console: figures for the home page, the outbox, running a job now.
+
+Every change an admin makes here is audited in the transaction of the change.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import time
+from dataclasses import asdict, dataclass, is_dataclass
 
-from sqlalchemy import func, select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select
 
+from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
+from app.identifiers import scrub
 from app.models import CreditRecord, Department, Notification, Policy, Subject, User
 from app.models.enums import NotificationStatus
+from app.services.audit import audit_admin_change
+from app.services.dispatch import retry_notices
+from app.services.jobs import JOBS, run_job
 from app.services.policy import NoPolicy, get_policy_in_force
 
 
@@ -32,16 +43,122 @@ def platform_overview() -> Overview:
     )
 
 
-def list_dead_letters(limit: int = 200) -> list[Notification]:
-    """Notices that gave up after their last attempt, newest first, for admins to retry."""
-    return list(
-        db.session.scalars(
-            select(Notification)
-            .where(Notification.status == NotificationStatus.DEAD)
-            .order_by(Notification.created_at.desc(), Notification.id.desc())
-            .limit(limit)
-        )
+OUTBOX_PAGE = 50
+RETRY_LIMIT = 500  # ids in one retry: a page or a few, never the whole table
+
+
+@dataclass(frozen=True)
+class OutboxFilter:
+    status: str | None = None
+    channel: str | None = None
+    template: str | None = None
+    text: str | None = None  # in the key or the recipient's name, user name, e-mail or code
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    notice: Notification
+    recipient: str  # the user's or the department's name, read now
+
+    @property
+    def last_error(self) -> str | None:
+        """The last delivery error, identity numbers masked."""
+        return scrub(self.notice.last_error) if self.notice.last_error else None
+
+    @property
+    def retryable(self) -> bool:
+        return self.notice.status in (NotificationStatus.DEAD, NotificationStatus.PENDING)
+
+
+def list_outbox(filters: OutboxFilter, before_id: int | None = None,
+                limit: int | None = None) -> tuple[list[OutboxRow], int | None]:
+    """Notices newest first, filtered, one keyset page on the id; returns (rows, next page's ``before_id``)."""
+    limit = limit or OUTBOX_PAGE
+    stmt = (
+        select(Notification, User.display_name, Department.name)
+        .outerjoin(User, User.id == Notification.recipient_user_id)
+        .outerjoin(Department, Department.id == Notification.recipient_department_id)
+        .order_by(Notification.id.desc())
     )
+    if filters.status:
+        stmt = stmt.where(Notification.status == filters.status)
+    if filters.channel:
+        stmt = stmt.where(Notification.channel == filters.channel)
+    if filters.template:
+        stmt = stmt.where(Notification.template == filters.template)
+    if filters.text:
+        like = f"%{filters.text.strip().lower()}%"
+        stmt = stmt.where(or_(
+            func.lower(Notification.key).like(like), func.lower(User.username).like(like),
+            func.lower(User.display_name).like(like), func.lower(User.email).like(like),
+            func.lower(Department.code).like(like), func.lower(Department.name).like(like),
+            func.lower(Department.contact_email).like(like),
+        ))
+    if before_id is not None:
+        stmt = stmt.where(Notification.id < before_id)
+    rows = [OutboxRow(notice, user_name or department_name or "")
+            for notice, user_name, department_name in db.session.execute(stmt.limit(limit + 1))]
+    if len(rows) > limit:
+        return rows[:limit], rows[limit - 1].notice.id
+    return rows, None
+
+
+def retry_outbox_notices(actor: User, ids: list[int]) -> int:
+    """Put the chosen dead or waiting notices back in line now; audited "outbox.retry" with their ids."""
+    if not ids:
+        raise InvalidInput(_l("Choose the notices to retry."))
+    if len(ids) > RETRY_LIMIT:
+        raise InvalidInput(_l("Retry at most %(n)d notices at a time.", n=RETRY_LIMIT))
+    notices = db.session.scalars(
+        select(Notification)
+        .where(Notification.id.in_(set(ids)),
+               Notification.status.in_([NotificationStatus.DEAD, NotificationStatus.PENDING]))
+        .order_by(Notification.id)
+    ).all()
+    if not notices:
+        raise NotFound(_l("None of the chosen notices can be retried (already sent, or no longer there)."))
+    before = {"notices": [{"id": n.id, "status": n.status, "attempts": n.attempts,
+                           "last_error": scrub(n.last_error)[:200] if n.last_error else None} for n in notices]}
+    chosen = [n.id for n in notices]
+    audit_admin_change(actor, "outbox.retry", "notification", chosen[0] if len(chosen) == 1 else None,
+                       before, {"ids": chosen, "status": NotificationStatus.PENDING.value, "attempts": 0})
+    return retry_notices(chosen)  # commits the change and its audit row together
+
+
+@dataclass(frozen=True)
+class JobRunReport:
+    job: str
+    ok: bool
+    seconds: float
+    result: object = None  # the job's summary, JSON-ready
+    error: str | None = None
+
+
+def run_job_now(actor: User, name: str) -> JobRunReport:
+    """Run a scheduled job here and now, under its lock; audited "job.run" with the outcome.
+
+    A job that fails is reported, not raised: its heartbeat already says so, and the admin
+    who pressed the button needs to read why. Raises Conflict while another process runs it.
+    """
+    if name not in JOBS:
+        raise NotFound()
+    t0 = time.perf_counter()
+    try:
+        outcome = run_job(name)
+    except Exception as error:  # noqa: BLE001 - any failure of the job is the report
+        db.session.rollback()
+        report = JobRunReport(name, ok=False, seconds=round(time.perf_counter() - t0, 3),
+                              error=scrub(f"{type(error).__name__}: {error}")[:2000])
+    else:
+        if not outcome.ran:
+            raise Conflict(_l("The job %(name)s is already running elsewhere; try again when it has finished.",
+                              name=name))
+        result = asdict(outcome.result) if is_dataclass(outcome.result) else outcome.result
+        report = JobRunReport(name, ok=True, seconds=round(outcome.seconds, 3),
+                              result=json.loads(json.dumps(result, default=str)))
+    audit_admin_change(actor, "job.run", "job", None, None, {"job": name, **asdict(report)})
+    db.session.commit()
+    return report
 
 
 def _policy_or_none() -> Policy | None:

@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
-from app.models import AdminAudit, Department, Subject, User
+from app.models import Department, Subject, User
 from app.models.enums import Role
 from app.services.accounts import get_user_by_username, hash_password
 from app.services.audit import audit_admin_change
@@ -107,6 +107,3 @@ def change_role(actor: User, user_id: int, role: str, department_code: str | Non
     db.session.commit()
     return user
 
-
-def list_audit(limit: int = 200) -> list[AdminAudit]:
-    return list(db.session.scalars(select(AdminAudit).order_by(AdminAudit.at.desc(), AdminAudit.id.desc()).limit(limit)))

@@ -7,7 +7,7 @@ from flask import Flask
 from flask_babel import format_date, format_datetime
 from flask_login import current_user
 
-from app.identifiers import mask
+from app.identifiers import mask, scrub
 from app.models.enums import Role
 from app.services import clock
 from app.web import labels
@@ -38,6 +38,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(day, "day")
     app.add_template_filter(mask, "mask_identifier")
+    app.add_template_filter(scrub, "scrub")  # identity numbers in free text (errors, reasons)
     app.add_template_global(identifier_for_viewer)
     app.add_template_global(labels.label, "label")
     app.add_template_filter(lambda code, vocabulary: labels.label(vocabulary, code), "label_state")

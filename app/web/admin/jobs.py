@@ -1,33 +1,84 @@
-"""Admin: scheduled jobs and the outbox."""
+"""Admin: scheduled jobs (run one now) and the outbox (search, retry one or many)."""
 from __future__ import annotations
+
+import json
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.errors import InvalidInput
-from app.models.enums import Role
-from app.services.admin import list_dead_letters
-from app.services.dispatch import retry_notices
+from app.forms.admin_audit import OutboxFilterForm
+from app.models.enums import NotificationStatus, Role
+from app.services.admin import (
+    OutboxFilter,
+    list_outbox,
+    retry_outbox_notices,
+    run_job_now,
+)
 from app.web.access import roles
 from app.web.admin import bp
+
+
+@bp.route("/jobs/<name>/run", methods=["POST"])
+@roles(Role.ADMIN)
+def run_job(name: str):
+    """Run a job now, under its lock (409 while another process runs it); the outcome in a flash."""
+    if not FlaskForm().validate_on_submit():
+        raise InvalidInput(_("The form has expired. Please reload the page."))
+    report = run_job_now(current_user, name)
+    if report.ok:
+        flash(_("Job %(name)s finished in %(s).1f s: %(result)s", name=name, s=report.seconds,
+                result=json.dumps(report.result, ensure_ascii=False)), "success")
+    else:
+        flash(_("Job %(name)s failed: %(error)s", name=name, error=report.error), "error")
+    return redirect(url_for("admin.home"))
+
+
+@bp.route("/outbox", methods=["GET", "POST"])
+@roles(Role.ADMIN)
+def outbox():
+    """Every notice, newest first: filter by status, channel, notice and text; retry the ticked ones."""
+    return _outbox_page("admin.outbox")
 
 
 @bp.route("/outbox/dead", methods=["GET", "POST"])
 @roles(Role.ADMIN)
 def dead_letters():
-    """Notices that could not be delivered: see why, and put them back in line."""
-    form = FlaskForm()
+    """The outbox showing the notices that could not be delivered."""
+    return _outbox_page("admin.dead_letters", status=NotificationStatus.DEAD)
+
+
+def _outbox_page(endpoint: str, status: str | None = None):
     if request.method == "POST":
-        if not form.validate_on_submit():
-            raise InvalidInput(_("The form has expired. Please reload the page."))
-        try:
-            ids = [int(value) for value in request.form.getlist("id")]
-        except ValueError:
-            raise InvalidInput(_("Choose the notices to retry.")) from None
-        if not ids:
-            raise InvalidInput(_("Choose the notices to retry."))
-        count = retry_notices(ids)
-        flash(_("%(n)d notice(s) will be sent again.", n=count), "success")
-        return redirect(url_for("admin.dead_letters"))
-    return render_template("admin/dead_letters.html", notices=list_dead_letters(), form=form)
+        return _retry(endpoint)
+    args = request.args.copy()
+    if status:
+        args["status"] = status
+    form = OutboxFilterForm(args)
+    if not form.validate():
+        return render_template("admin/outbox.html", form=form, rows=[], retry_form=FlaskForm(), endpoint=endpoint,
+                               next_url=None, first_url=None), 422
+    filters = OutboxFilter(status=form.status.data or None, channel=form.channel.data or None,
+                           template=form.template.data or None, text=form.q.data or None)
+    rows, next_before = list_outbox(filters, form.before.data)
+    page_args = {k: v for k, v in request.args.items() if k != "before"}
+    return render_template(
+        "admin/outbox.html", form=form, rows=rows, retry_form=FlaskForm(), endpoint=endpoint,
+        next_url=url_for(endpoint, **page_args, before=next_before) if next_before else None,
+        first_url=url_for(endpoint, **page_args) if form.before.data else None,
+    )
+
+
+def _retry(endpoint: str):
+    """Retry the ticked notices, then back to the same filtered page."""
+    if not FlaskForm().validate_on_submit():
+        raise InvalidInput(_("The form has expired. Please reload the page."))
+    try:
+        ids = [int(value) for value in request.form.getlist("id")]
+    except ValueError:
+        raise InvalidInput(_("Choose the notices to retry.")) from None
+    count = retry_outbox_notices(current_user, ids)
+    flash(_("%(n)d notice(s) will be sent again.", n=count), "success")
+    return redirect(url_for(endpoint, **request.args))

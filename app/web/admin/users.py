@@ -69,12 +69,6 @@ def change_role(user_id: int):
     return redirect(url_for("admin.users"))
 
 
-@bp.route("/audit")
-@roles(Role.ADMIN)
-def audit():
-    return render_template("admin/audit.html", entries=users_service.list_audit())
-
-
 @bp.route("/users/<id:user_id>/password-reset", methods=["POST"])
 @roles(Role.ADMIN)
 def issue_password_reset(user_id: int):

@@ -1,0 +1,47 @@
+"""Filter forms of the admin console's audit log and outbox: in the URL (GET), bookmarkable,
+changing nothing, so without a CSRF token."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms.validators import Length, NumberRange, Optional, ValidationError
+
+from app.forms.validators import choices
+from app.models.enums import Channel, NotificationStatus
+from app.services.messages import TEMPLATES
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    actor = StringField(_l("By (user name)"), validators=[Optional(), Length(max=64)])
+    object = StringField(_l("Object"), validators=[Optional(), Length(max=100)],
+                         description=_l("e.g. case:YY-2026-000123, record:42, user:7, or a word"))
+    kind = SelectField(_l("Source"), validators=[Optional()], validate_choice=True, choices=choices([
+        ("", _l("All")), ("admin", _l("Admin changes")), ("case", _l("Case events")),
+        ("record", _l("Record events"))]))
+    day_from = DateField(_l("From"), validators=[Optional()])
+    day_to = DateField(_l("Until"), validators=[Optional()])
+    after = StringField(validators=[Optional(), Length(max=100)])
+
+    def validate_day_to(self, field):
+        if field.data and self.day_from.data and field.data < self.day_from.data:
+            raise ValidationError(_l("The end date is before the start date."))
+
+
+class OutboxFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    status = SelectField(_l("Status"), validators=[Optional()], validate_choice=True, choices=choices([
+        ("", _l("All")), (NotificationStatus.PENDING, _l("Waiting")), (NotificationStatus.SENDING, _l("Sending")),
+        (NotificationStatus.SENT, _l("Sent")), (NotificationStatus.DEAD, _l("Undelivered"))]))
+    channel = SelectField(_l("Channel"), validators=[Optional()], validate_choice=True, choices=choices([
+        ("", _l("All")), (Channel.INBOX, _l("Inbox")), (Channel.EMAIL, _l("E-mail")),
+        (Channel.WEBHOOK, _l("Webhook"))]))
+    template = SelectField(_l("Notice"), validators=[Optional()], validate_choice=True,
+                           choices=choices([("", _l("All"))] + [(t, t) for t in sorted(TEMPLATES)]))
+    q = StringField(_l("Recipient or key"), validators=[Optional(), Length(max=100)])
+    before = IntegerField(validators=[Optional(), NumberRange(min=1)])  # the keyset page
