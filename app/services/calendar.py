@@ -272,6 +272,26 @@ def parse_override_csv(text: str) -> tuple[list[tuple[date, str, str | None]], l
     return rows, errors
 
 
+def override_stamp():
+    """A ``created_at`` later than any in the override table, for a row written or changed now.
+
+    The calendar's fingerprint (see ``get_working_calendar``) includes the latest
+    ``created_at``, so every write must move it, even with a frozen clock or a row changed
+    in place: ``created_at`` is the row's last change.
+    """
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import CalendarOverride
+    from app.services import clock
+
+    latest = db.session.scalar(select(func.max(CalendarOverride.created_at)))
+    now = clock.now()
+    return now if latest is None or now > latest else latest + timedelta(microseconds=1)
+
+
 def import_overrides(text: str, actor_id: int | None = None) -> OverrideImport:
     """Load overrides from CSV text: all lines or, if any line is bad, none."""
     from sqlalchemy import select
@@ -284,13 +304,15 @@ def import_overrides(text: str, actor_id: int | None = None) -> OverrideImport:
     if errors:
         return report
     existing = {o.day: o for o in db.session.scalars(select(CalendarOverride).where(CalendarOverride.day.in_([r[0] for r in rows])))}
+    stamp = override_stamp()
     for day, kind, note in rows:
         current = existing.get(day)
         if current is None:
-            db.session.add(CalendarOverride(day=day, kind=kind, note=note, created_by_id=actor_id))
+            db.session.add(CalendarOverride(day=day, kind=kind, note=note, created_by_id=actor_id, created_at=stamp))
             report.added.append(day)
         elif current.kind != kind or (note and current.note != note):
             current.kind, current.note = kind, note or current.note
+            current.created_by_id, current.created_at = actor_id, stamp
             report.changed.append(day)
         else:
             report.unchanged.append(day)

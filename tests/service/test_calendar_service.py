@@ -90,3 +90,12 @@ def test_an_override_can_make_a_weekend_a_working_day(db):
     assert calendar.is_working_day(date(2026, 11, 7))
     assert calendar.describe(date(2026, 11, 7)).source == "override"
     assert calendar.add_working_days(date(2026, 11, 6), 1) == date(2026, 11, 7)
+
+
+def test_an_import_that_changes_a_day_in_place_refreshes_the_calendar(db):
+    day = date(2031, 3, 3)  # a Monday, in a year without holiday data
+    with clock.frozen_clock(datetime(2026, 11, 25, 10, 0)):
+        import_overrides(f"{day},holiday,first")
+        assert not get_working_calendar().is_working_day(day)
+        import_overrides(f"{day},workday,second")  # same row, same count, same id, same clock
+        assert get_working_calendar().is_working_day(day)

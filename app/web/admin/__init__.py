@@ -21,4 +21,4 @@ def home():
 
 
 # The areas register their views on ``bp``.
-from app.web.admin import jobs, users  # noqa: E402,F401
+from app.web.admin import audit, calendar, departments, jobs, policy, users  # noqa: E402,F401
