@@ -77,8 +77,13 @@ def main() -> None:
             body = copy.deepcopy(get_policy_in_force().body)
             body["record_classes"]["general"]["publicity"] = "6m"
 
-            floor_seconds, groups = _best_of(3, lambda: db.session.connection().exec_driver_sql(GROUP_BY).all())
-            preview_seconds, result = _best_of(3, lambda: preview(body, EFFECTIVE))
+            # Interleaved, best of five each: both read the same pages, so neither gets a warmer cache.
+            floor_seconds = preview_seconds = float("inf")
+            for _ in range(5):
+                seconds, groups = _best_of(1, lambda: db.session.connection().exec_driver_sql(GROUP_BY).all())
+                floor_seconds = min(floor_seconds, seconds)
+                seconds, result = _best_of(1, lambda: preview(body, EFFECTIVE))
+                preview_seconds = min(preview_seconds, seconds)
 
             t0 = time.perf_counter()
             earlier = 0

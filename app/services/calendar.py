@@ -65,7 +65,7 @@ class DayInfo:
 
 @lru_cache(maxsize=256)
 def _holiday_data(year: int) -> tuple[dict[date, str], frozenset[date]]:
-    data = holiday_data.China(years=year, categories=("public",))
+    data = holiday_data.China(years=year, categories=("public",), language="zh_CN")  # official names
     return dict(data.items()), frozenset(d for d in data.weekend_workdays if d.year == year)
 
 

@@ -284,3 +284,67 @@ def test_complaint_end_to_end(committed_app, live_server, browser):
     page.wait_for_selector("text=已办结")
     assert "已督促认定单位于3个工作日内答复" in page.content()
     steps.shot("subject-closed")
+
+
+def test_admin_console_in_browser(committed_app, live_server, browser):
+    """An admin adds a department and its API key, hands a password link to an officer who uses
+    it, drafts a policy version with its preview, and previews a calendar override."""
+    import re
+
+    with committed_app.app_context():
+        make_user(Role.ADMIN, username="admin9", display_name="管理员")
+        make_user(Role.OFFICER, username="officer9", display_name="受理专员")
+        db.session.commit()
+        db.session.remove()
+    page = browser.new_page(locale="zh-CN")
+    steps = Steps(page, "admin")
+    _sign_in(page, live_server, "admin9")
+
+    page.goto(f"{live_server}/admin/departments")
+    page.fill("#code", "e2e-tax")
+    page.fill("#name", "浏览器测试税务局")
+    page.fill("#contact_email", "tax@example.cn")
+    page.click("button.primary")
+    page.wait_for_url("**/admin/departments/*")
+    page.fill("#key-name", "批量推送")
+    page.click("form[action$='/keys'] button")
+    token = page.input_value("input.secret")
+    assert re.fullmatch(r"cdk_[0-9a-f]{12}_\S+", token)
+    steps.shot("api-key-shown-once")
+    page.reload()
+    assert token not in page.content()
+
+    page.goto(f"{live_server}/admin/users?q=officer9")
+    page.click("text=密码链接")
+    link = page.input_value("input.secret")
+    steps.shot("password-link")
+    _sign_out(page)
+    page.goto(link)
+    page.fill("#password", "a fresh passphrase 9")
+    page.fill("#confirm", "a fresh passphrase 9")
+    page.click("button.primary")
+    page.wait_for_url("**/auth/sign-in")
+    page.fill("#username", "officer9")
+    page.fill("#password", "a fresh passphrase 9")
+    page.click("button.primary")
+    page.wait_for_url("**/desk/**")
+    _sign_out(page)
+
+    _sign_in(page, live_server, "admin9")
+    page.goto(f"{live_server}/admin/policy/new")
+    page.fill("input[name='class.general.publicity']", "6m")
+    page.click("button[value=preview]")
+    assert page.locator("#preview").is_visible()
+    steps.shot("policy-preview")
+    page.click("button[value=save]")
+    page.wait_for_url("**/admin/policy")
+    assert "待生效" in page.content() or "生效中" in page.content()
+    steps.shot("policy-history")
+
+    page.goto(f"{live_server}/admin/calendar")
+    steps.shot("calendar")
+    page.goto(f"{live_server}/admin/audit")
+    content = page.content()
+    for action in ("department.create", "apikey.create", "user.password_reset", "policy.create"):
+        assert action in content, action
+    steps.shot("audit-log")

@@ -52,7 +52,7 @@ def test_month_grid_marks_holidays_make_up_days_and_sources(db, frozen, admin):
     cells = {c.day: c for week in view.weeks for c in week if c}
     assert sorted(cells) == [date(2026, 10, d) for d in range(1, 32)]
     national_day = cells[date(2026, 10, 1)]
-    assert (national_day.status, national_day.info.source, national_day.info.name) == ("holiday", "holiday-data", "National Day")
+    assert (national_day.status, national_day.info.source, national_day.info.name) == ("holiday", "holiday-data", "国庆节")
     assert (cells[date(2026, 10, 10)].status, cells[date(2026, 10, 10)].info.source) == ("makeup", "holiday-data")
     assert (cells[date(2026, 10, 12)].status, cells[date(2026, 10, 12)].info.source) == ("working", "weekday")
     assert (cells[date(2026, 10, 18)].status, cells[date(2026, 10, 18)].info.source) == ("weekend", "weekend")

@@ -98,7 +98,7 @@ def test_ordinary_weekend_is_not_working_and_weekday_is():
 
 def test_describe_names_the_source():
     assert CAL.describe(D(2026, 10, 1)).source == "holiday-data"
-    assert CAL.describe(D(2026, 10, 1)).name == "National Day"
+    assert CAL.describe(D(2026, 10, 1)).name == "国庆节"
     makeup = CAL.describe(D(2026, 10, 10))
     assert (makeup.working, makeup.source, makeup.name) == (True, "holiday-data", "调休上班")
     assert CAL.describe(D(2026, 3, 7)).source == "weekend"

@@ -47,7 +47,7 @@ def _upload(client, data: bytes, name: str = "schedule.csv"):
 def test_the_month_shows_each_day_and_where_it_comes_from(client, admin):
     calendar_admin.add_override(admin, date(2026, 10, 9), "holiday", "临时停工")
     page = text(client.get(f"{PAGE}?year=2026&month=10"))
-    assert "2026-10" in page and "National Day" in page and "临时停工" in page
+    assert "2026-10" in page and "国庆节" in page and "临时停工" in page
     assert 'class="cal-day cal-makeup"' in page  # Saturday Oct 10, 调休上班
     assert 'class="cal-day cal-holiday cal-override"' in page
     assert 'href="/admin/calendar?year=2026&amp;month=9"' in page and 'href="/admin/calendar?year=2026&amp;month=11"' in page

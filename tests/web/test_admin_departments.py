@@ -61,7 +61,7 @@ def test_api_key_shown_once_listed_by_prefix_and_revoked(client, db):
     _admin(client)
     department = make_department(code="KEY-1")
     page = f"/admin/departments/{department.id}"
-    shown = client.post(f"{page}/keys", data={"csrf_token": csrf_token(client, page), "name": "批量推送"})
+    shown = client.post(f"{page}/keys", data={"csrf_token": csrf_token(client, page), "key-name": "批量推送"})
     assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
     token = re.search(r'value="(cdk_[^"]+)"', text(shown)).group(1)
     key = db.session.scalar(select(ApiKey).where(ApiKey.department_id == department.id))
@@ -86,13 +86,13 @@ def test_webhook_subscription_secret_shown_once_and_paused(client, db):
     _admin(client)
     department = make_department(code="HOOK-1")
     page = f"/admin/departments/{department.id}"
-    bad = client.post(f"{page}/webhooks", data={"csrf_token": csrf_token(client, page), "name": "x",
-                                                "url": "ftp://example.cn/hook"})
+    bad = client.post(f"{page}/webhooks", data={"csrf_token": csrf_token(client, page), "hook-name": "x",
+                                                "hook-url": "ftp://example.cn/hook"})
     assert bad.status_code == 422
     assert db.session.scalar(select(WebhookSubscription)) is None
-    shown = client.post(f"{page}/webhooks", data={"csrf_token": csrf_token(client, page), "name": "联合奖惩",
-                                                  "url": "https://hooks.example.cn/casedesk",
-                                                  "events": ["records_retired", "record_corrected"]})
+    shown = client.post(f"{page}/webhooks", data={"csrf_token": csrf_token(client, page), "hook-name": "联合奖惩",
+                                                  "hook-url": "https://hooks.example.cn/casedesk",
+                                                  "hook-events": ["records_retired", "record_corrected"]})
     assert shown.status_code == 200
     subscription = db.session.scalar(select(WebhookSubscription))
     assert subscription.secret in text(shown) and subscription.secret not in text(client.get(page))

@@ -49,8 +49,8 @@ def departments():
 def _page(department, form=None, webhook_form=None, key_form=None, shown=None, status=200):
     response = make_response(render_template(
         "admin/department.html", department=department,
-        form=form or DepartmentForm(obj=department), webhook_form=webhook_form or WebhookForm(),
-        key_form=key_form or ApiKeyForm(), action_form=FlaskForm(),
+        form=form or DepartmentForm(obj=department), webhook_form=webhook_form or WebhookForm(prefix="hook"),
+        key_form=key_form or ApiKeyForm(prefix="key"), action_form=FlaskForm(),
         webhooks=service.list_webhooks(department.id), keys=service.list_keys(department.id), shown=shown,
     ), status)
     if shown:  # a secret on the page: keep it out of every cache
@@ -79,7 +79,7 @@ def department(department_id: int):
 @roles(Role.ADMIN)
 def add_webhook(department_id: int):
     department = service.get_department(department_id)
-    form = WebhookForm()
+    form = WebhookForm(prefix="hook")  # prefixed: three forms share the page
     if not form.validate_on_submit():
         return _page(department, webhook_form=form, status=422)
     try:
@@ -104,7 +104,7 @@ def set_webhook_active(department_id: int, webhook_id: int):
 @roles(Role.ADMIN)
 def create_key(department_id: int):
     department = service.get_department(department_id)
-    form = ApiKeyForm()
+    form = ApiKeyForm(prefix="key")
     if not form.validate_on_submit():
         return _page(department, key_form=form, status=422)
     key, token = api_keys.create_key(department, form.name.data, actor=current_user)
