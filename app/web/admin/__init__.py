@@ -3,6 +3,10 @@ calendar, jobs and notices, audit). Every change an admin makes is audited."""
 from __future__ import annotations
 
 from flask import Blueprint, render_template
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+
+from app.errors import InvalidInput
 
 from app.models.enums import Role
 from app.services.admin import platform_overview
@@ -18,6 +22,12 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def home():
     return render_template("admin/home.html", overview=platform_overview(), jobs=job_health(),
                            calendar_gaps=uncovered_years())
+
+
+def require_valid_post() -> None:
+    """Refuse a POST whose form does not validate (its CSRF token, chiefly) with a clear 422."""
+    if not FlaskForm().validate_on_submit():
+        raise InvalidInput(_("The form has expired. Please reload the page."))
 
 
 # The areas register their views on ``bp``.

@@ -19,7 +19,7 @@ from app.forms.admin_calendar import (
 from app.models.enums import Role
 from app.services import calendar_admin, clock
 from app.web.access import roles
-from app.web.admin import bp
+from app.web.admin import bp, require_valid_post
 
 
 def _page(year: int, month: int, status: int = 200, **forms):
@@ -78,8 +78,7 @@ def add_override():
 @bp.route("/calendar/overrides/<id:override_id>/remove", methods=["POST"])
 @roles(Role.ADMIN)
 def remove_override(override_id: int):
-    if not FlaskForm().validate_on_submit():
-        raise InvalidInput(_("The form has expired. Please reload the page."))
+    require_valid_post()
     removed = calendar_admin.remove_override(current_user, override_id)
     moved = removed.preview.moved if removed.preview else 0
     flash(_("The override of %(day)s was removed; the day follows the holiday data or the weekend rule again. "

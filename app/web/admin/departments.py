@@ -6,24 +6,19 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from app.errors import DomainError, InvalidInput
+from app.errors import DomainError
 from app.extensions import db
 from app.forms.admin import ApiKeyForm, DepartmentForm, WebhookForm
 from app.models.enums import Role
 from app.services import api_keys
 from app.services import departments as service
 from app.web.access import roles
-from app.web.admin import bp
+from app.web.admin import bp, require_valid_post
 
 
 def _details(form: DepartmentForm) -> service.DepartmentDetails:
     return service.DepartmentDetails(code=form.code.data, name=form.name.data,
                                      contact_email=form.contact_email.data or None, is_active=form.is_active.data)
-
-
-def _checked(form: FlaskForm) -> None:
-    if not form.validate_on_submit():
-        raise InvalidInput(_("The form has expired. Please reload the page."))
 
 
 @bp.route("/departments", methods=["GET", "POST"])
@@ -94,7 +89,7 @@ def add_webhook(department_id: int):
 @bp.route("/departments/<id:department_id>/webhooks/<id:webhook_id>/active", methods=["POST"])
 @roles(Role.ADMIN)
 def set_webhook_active(department_id: int, webhook_id: int):
-    _checked(FlaskForm())
+    require_valid_post()
     service.set_webhook_active(current_user, department_id, webhook_id, request.form.get("active") == "1")
     flash(_("Subscription updated."), "success")
     return redirect(url_for("admin.department", department_id=department_id))
@@ -114,7 +109,7 @@ def create_key(department_id: int):
 @bp.route("/departments/<id:department_id>/keys/<prefix>/revoke", methods=["POST"])
 @roles(Role.ADMIN)
 def revoke_key(department_id: int, prefix: str):
-    _checked(FlaskForm())
+    require_valid_post()
     key = api_keys.revoke_key(prefix[:16], actor=current_user, department_id=department_id)
     flash(_("Key %(prefix)s revoked.", prefix=key.prefix), "success")
     return redirect(url_for("admin.department", department_id=department_id))

@@ -18,15 +18,14 @@ from app.services.admin import (
     run_job_now,
 )
 from app.web.access import roles
-from app.web.admin import bp
+from app.web.admin import bp, require_valid_post
 
 
 @bp.route("/jobs/<name>/run", methods=["POST"])
 @roles(Role.ADMIN)
 def run_job(name: str):
     """Run a job now, under its lock (409 while another process runs it); the outcome in a flash."""
-    if not FlaskForm().validate_on_submit():
-        raise InvalidInput(_("The form has expired. Please reload the page."))
+    require_valid_post()
     report = run_job_now(current_user, name)
     if report.ok:
         flash(_("Job %(name)s finished in %(s).1f s: %(result)s", name=name, s=report.seconds,
@@ -73,8 +72,7 @@ def _outbox_page(endpoint: str, status: str | None = None):
 
 def _retry(endpoint: str):
     """Retry the ticked notices, then back to the same filtered page."""
-    if not FlaskForm().validate_on_submit():
-        raise InvalidInput(_("The form has expired. Please reload the page."))
+    require_valid_post()
     try:
         ids = [int(value) for value in request.form.getlist("id")]
     except ValueError:

@@ -17,13 +17,8 @@ from app.services import clock
 from app.services import policy_admin as service
 from app.services.policy import get_policy_in_force
 from app.web.access import roles
-from app.web.admin import bp
+from app.web.admin import bp, require_valid_post
 from workflows.record import IN_PUBLICITY
-
-
-def _checked() -> None:
-    if not FlaskForm().validate_on_submit():
-        raise InvalidInput(_("The form has expired. Please reload the page."))
 
 
 @bp.route("/policy")
@@ -86,7 +81,7 @@ def new_policy():
 @bp.route("/policy/<id:version>/withdraw", methods=["POST"])
 @roles(Role.ADMIN)
 def withdraw_policy(version: int):
-    _checked()
+    require_valid_post()
     service.withdraw_version(current_user, version)
     flash(_("Version %(v)d withdrawn.", v=version), "success")
     return redirect(url_for("admin.policy"))
@@ -95,7 +90,7 @@ def withdraw_policy(version: int):
 @bp.route("/policy/<id:version>/recompute", methods=["POST"])
 @roles(Role.ADMIN)
 def recompute_policy(version: int):
-    _checked()
+    require_valid_post()
     result = service.recompute(current_user, version)
     flash(_("Recomputed under version %(v)d: %(r)d records (%(rm)d with new dates), %(c)d cases (%(t)d deadlines moved).",
             v=version, r=result.records, rm=result.records_moved, c=result.cases, t=result.timers_moved), "success")

@@ -14,7 +14,7 @@ from app.models.enums import Role
 from app.services import password_reset
 from app.services import users as users_service
 from app.web.access import roles
-from app.web.admin import bp
+from app.web.admin import bp, require_valid_post
 
 
 @bp.route("/users", methods=["GET", "POST"])
@@ -48,9 +48,7 @@ def users():
 @bp.route("/users/<id:user_id>/active", methods=["POST"])
 @roles(Role.ADMIN)
 def set_active(user_id: int):
-    form = FlaskForm()
-    if not form.validate_on_submit():
-        raise InvalidInput(_("The form has expired. Please reload the page."))
+    require_valid_post()
     active = request.form.get("active") == "1"
     users_service.set_active(current_user, user_id, active)
     flash(_("Account updated."), "success")
@@ -73,9 +71,7 @@ def change_role(user_id: int):
 @roles(Role.ADMIN)
 def issue_password_reset(user_id: int):
     """Issue a single-use link; it is shown on this page once and never again."""
-    form = FlaskForm()
-    if not form.validate_on_submit():
-        raise InvalidInput(_("The form has expired. Please reload the page."))
+    require_valid_post()
     reset, token = password_reset.issue_reset(current_user, user_id)
     link = url_for("auth.reset_password", token=token, _external=True)
     user = db.session.get(User, reset.user_id)
