@@ -23,7 +23,7 @@ from app.models.enums import RecordClass, TimerStatus
 from app.services import clock
 from app.services.audit import audit_admin_change
 from app.services.calendar import InvalidPeriod, parse_period
-from app.services.policy import clock_rule, compute_record_dates, get_policy, get_policy_in_force
+from app.services.policy import clock_rule, compute_record_dates, get_policy_in_force
 from workflows.record import IN_PUBLICITY
 
 # The body's fields an admin edits in the form; the rest (legacy clause, sanctions that bar
@@ -264,7 +264,7 @@ def recompute(actor: User, version: int, batch_size: int = 500) -> RecomputeResu
     """
     from app.services.jobs import job_lock
 
-    policy = get_policy(version)
+    policy = get_version(version)
     if get_policy_in_force().version != policy.version:
         raise Conflict(_l("Only the version in force can be applied; this one is not in force today."))
     with job_lock("recompute", lease=timedelta(hours=1)) as acquired:

@@ -57,6 +57,8 @@ def test_preview_then_save_then_withdraw(client, db):
         assert withdrawn.status_code == 302
         assert client.post("/admin/policy/1/withdraw",
                            data={"csrf_token": csrf_token(client, "/admin/policy")}).status_code == 409
+        for unknown in ("/admin/policy/99/recompute", "/admin/policy/99/withdraw"):
+            assert client.post(unknown, data={"csrf_token": csrf_token(client, "/admin/policy")}).status_code == 404
     actions = db.session.scalars(select(AdminAudit.action).order_by(AdminAudit.id)).all()
     assert actions == ["policy.create", "policy.withdraw"]
 
