@@ -9,9 +9,8 @@ from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from config import BASE_DIR, load_config
-
 from app.extensions import babel, csrf, db, login_manager, migrate
+from config import BASE_DIR, load_config
 
 
 def create_app(config: dict | str | None = None) -> Flask:
@@ -34,8 +33,8 @@ def create_app(config: dict | str | None = None) -> Flask:
     _register_blueprints(app)
     _register_template_helpers(app)
 
-    from app.web.errors import register_error_handlers
     from app.cli import register_cli
+    from app.web.errors import register_error_handlers
 
     register_error_handlers(app)
     register_cli(app)
@@ -163,7 +162,7 @@ def _register_template_helpers(app: Flask) -> None:
     def inject_globals():
         from flask_babel import get_locale
 
-        from app.services import clock
+        from app import clock
 
         locale = get_locale()
         return {

@@ -1,13 +1,26 @@
 """Operator commands: ``flask --app wsgi <command>``."""
 from __future__ import annotations
 
-from datetime import date
+from contextlib import nullcontext
+from datetime import date, datetime
 from pathlib import Path
 
 import click
 from flask import Flask
+from sqlalchemy import select
 
-from app.services import calendar, clock, demo
+from app import clock
+from app.errors import NotFound
+from app.extensions import db
+from app.jobs import run_scheduler
+from app.models import Department
+from app.services import calendar
+from app.services.accounts.api_keys import create_key, revoke_key
+from app.services.admin import demo
+from app.services.admin.jobs import expire_job, job_health, run_job, sla_job
+from app.services.notices.dispatch import dispatch_pending, retry_notices
+from app.services.records import expiry
+from app.services.records.imports import import_records
 
 
 def _day(value: str) -> date:
@@ -98,8 +111,6 @@ def _instant(value: str | None):
     """An ISO-8601 instant; without a zone it is read as platform time (Asia/Shanghai)."""
     if value is None:
         return None
-    from datetime import datetime
-
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -108,8 +119,6 @@ def _instant(value: str | None):
 
 
 def _as_of(at):
-    from contextlib import nullcontext
-
     return clock.frozen_clock(at) if at is not None else nullcontext()
 
 
@@ -124,8 +133,6 @@ def register_job_cli(app: Flask) -> None:
     @click.option("--batch-size", type=click.IntRange(1, 100_000), default=10_000, show_default=True)
     def expire_command(at: str | None, dry_run: bool, batch_size: int) -> None:
         """Retire every record whose publicity has ended; the last line says how many."""
-        from app.services import expiry
-
         with _as_of(_instant(at)):
             if dry_run:
                 due = expiry.list_due_records()
@@ -134,7 +141,7 @@ def register_job_cli(app: Flask) -> None:
                 click.echo(f"would retire {len(due)}")
                 click.echo("retired 0")
                 return
-            result = expiry.retire_expired_records(batch_size=batch_size)
+            result = expire_job(batch_size=batch_size)
         click.echo(f"{result.batches} batch(es), {result.departments_told} department digest(s), "
                    f"{result.cases_closed} case(s) closed")
         click.echo(f"retired {result.retired}")
@@ -143,10 +150,8 @@ def register_job_cli(app: Flask) -> None:
     @click.option("--now", "at", help="Run as of this instant (ISO-8601).")
     def sla_command(at: str | None) -> None:
         """Mark deadlines due soon and breached, escalate, lapse; write the notices."""
-        from app.services.sla import sweep_sla
-
         with _as_of(_instant(at)):
-            result = sweep_sla()
+            result = sla_job()
         click.echo(f"due soon {result.due_soon}, breached {result.breached}, "
                    f"escalations {result.escalations}, automatic transitions {result.auto_transitions}")
 
@@ -158,8 +163,6 @@ def register_job_cli(app: Flask) -> None:
     @click.option("--limit", type=click.IntRange(1, 100_000), default=500, show_default=True)
     def dispatch_command(limit: int) -> None:
         """Deliver the notices that are due (inbox, e-mail, webhooks)."""
-        from app.services.dispatch import dispatch_pending
-
         result = dispatch_pending(limit)
         click.echo(f"claimed {result.claimed}, sent {result.sent} in {result.messages} message(s), "
                    f"retrying {result.retrying}, dead {result.dead}")
@@ -168,9 +171,6 @@ def register_job_cli(app: Flask) -> None:
     @click.argument("ids", nargs=-1, type=int, required=True)
     def retry_command(ids: tuple[int, ...]) -> None:
         """Put dead notices back in line now, with a fresh set of attempts."""
-        from app.errors import NotFound
-        from app.services.dispatch import retry_notices
-
         try:
             n = retry_notices(list(ids))
         except NotFound:
@@ -184,24 +184,18 @@ def register_job_cli(app: Flask) -> None:
     @scheduler_group.command("run")
     def scheduler_run_command() -> None:
         """Run the scheduler in the foreground (several hosts may run one each)."""
-        from app.jobs import run_scheduler
-
         run_scheduler(app)
 
     @scheduler_group.command("run-once")
     @click.argument("job", type=click.Choice(["expire", "sla", "dispatch", "purge"]))
     def run_once_command(job: str) -> None:
         """Run one job now, under its lock, and record its heartbeat."""
-        from app.services.jobs import run_job
-
         outcome = run_job(job)
         click.echo(f"{job}: {outcome.result}" if outcome.ran else f"{job}: skipped, another process runs it")
 
     @scheduler_group.command("status")
     def scheduler_status_command() -> None:
         """Each job's last run, duration, result and how far behind it is."""
-        from app.services.jobs import job_health
-
         for h in job_health():
             behind = "never ran" if h.behind is None else f"behind {int(h.behind.total_seconds())}s"
             last = h.last_finished_at.isoformat() if h.last_finished_at else "-"
@@ -218,11 +212,6 @@ def register_job_cli(app: Flask) -> None:
     @click.option("--department", "code", required=True, help="The providing department's code.")
     def import_command(path: Path, code: str) -> None:
         """Import records from CSV (UTF-8) or XLSX: the whole file, or nothing and a report."""
-        from sqlalchemy import select
-
-        from app.extensions import db
-        from app.models import Department
-        from app.services.imports import import_records
 
         department = db.session.scalar(select(Department).where(Department.code == code))
         if department is None:
@@ -244,11 +233,6 @@ def register_job_cli(app: Flask) -> None:
     @click.option("--name", default="key")
     def apikey_create(code: str, name: str) -> None:
         """Create a key; it is shown this once and stored hashed."""
-        from sqlalchemy import select
-
-        from app.extensions import db
-        from app.models import Department
-        from app.services.api_keys import create_key
 
         department = db.session.scalar(select(Department).where(Department.code == code))
         if department is None:
@@ -260,9 +244,6 @@ def register_job_cli(app: Flask) -> None:
     @click.argument("prefix")
     def apikey_revoke(prefix: str) -> None:
         """Revoke a key by its prefix."""
-        from app.errors import NotFound
-        from app.services.api_keys import revoke_key
-
         try:
             revoke_key(prefix)
         except NotFound:

@@ -17,7 +17,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 
-from app.services import clock
+from app import clock
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_VALUE = {ch: i for i, ch in enumerate(USCC_ALPHABET)}

@@ -123,7 +123,7 @@ def phase_naive(url: str, sample: int) -> dict:
 
     from app.extensions import db
     from app.models import CreditRecord, Notification, RecordEvent
-    from app.services import clock
+    from app import clock
 
     app = bench_app(url)
     with app.app_context(), clock.frozen_clock(NOW):
@@ -152,8 +152,8 @@ def phase_naive(url: str, sample: int) -> dict:
 
 def phase_sweep(url: str) -> dict:
     from app.extensions import db
-    from app.services import clock
-    from app.services.expiry import retire_expired_records
+    from app import clock
+    from app.services.records.expiry import retire_expired_records
 
     app = bench_app(url)
     with app.app_context(), clock.frozen_clock(NOW):

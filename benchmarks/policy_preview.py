@@ -69,9 +69,9 @@ def main() -> None:
 
         from app.extensions import db
         from app.models import CreditRecord
-        from app.services import clock
+        from app import clock
         from app.services.policy import compute_record_dates, get_policy_in_force
-        from app.services.policy_admin import preview
+        from app.services.policy.versions import preview
 
         with clock.frozen_clock(TODAY):
             body = copy.deepcopy(get_policy_in_force().body)

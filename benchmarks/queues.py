@@ -95,7 +95,7 @@ def measure(url: str, open_cases: int) -> dict:
 
     from app.extensions import db
     from app.models import Case, User
-    from app.services.cases import QueueCursor, QueueFilter, _open_filter, list_queue
+    from app.services.cases.queues import QueueCursor, QueueFilter, list_queue, open_filter
 
     app = bench_app(url)
     figures = {}
@@ -109,7 +109,7 @@ def measure(url: str, open_cases: int) -> dict:
         floor_sql = sa.text(
             'SELECT id FROM "case" WHERE due_at IS NOT NULL AND (due_at, id) > (:d, :i) ORDER BY due_at, id LIMIT 51'
         )
-        naive = (select(Case).where(_open_filter()).order_by(Case.due_at.is_(None), Case.due_at, Case.id))
+        naive = (select(Case).where(open_filter()).order_by(Case.due_at.is_(None), Case.due_at, Case.id))
 
         def floor(at):
             return lambda: db.session.execute(floor_sql, {"d": at[0], "i": at[1]}).all()

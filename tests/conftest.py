@@ -18,7 +18,7 @@ from sqlalchemy import orm
 
 from app import create_app
 from app.extensions import db as _db
-from app.services import clock
+from app import clock
 from config import _normalise_db_url
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")

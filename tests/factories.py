@@ -97,7 +97,7 @@ PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\
 
 def repair_uploads():
     from app.models.enums import AttachmentPurpose
-    from app.services.files import Upload
+    from app.services.cases.files import Upload
 
     return [
         Upload(AttachmentPurpose.OBLIGATION_PROOF, "proof.pdf", PDF),

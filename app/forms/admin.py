@@ -7,7 +7,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, Select
 from wtforms.validators import Email, InputRequired, Length, Optional, Regexp
 
 from app.forms.validators import choices
-from app.web.labels import LABELS
+from app.labels import LABELS
 
 
 class UserForm(FlaskForm):
@@ -48,7 +48,7 @@ class WebhookForm(FlaskForm):
     events = SelectMultipleField(_l("Notices"), validators=[Optional()])
 
     def __init__(self, *args, **kwargs):
-        from app.services.messages import TEMPLATES
+        from app.services.notices.messages import TEMPLATES
 
         super().__init__(*args, **kwargs)
         names = LABELS["notice"]

@@ -9,7 +9,7 @@ from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from app.forms.validators import choices
 from app.models.enums import Channel, NotificationStatus
-from app.services.messages import TEMPLATES
+from app.services.notices.messages import TEMPLATES
 
 
 class AuditFilterForm(FlaskForm):

@@ -10,7 +10,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.forms.validators import SubjectIdentifier, choices
-from app.web.labels import LABELS
+from app.labels import LABELS
 
 SANCTION_KINDS = {
     "warning": _l("Warning"),

@@ -13,8 +13,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
-from app.services import clock
-from app.services.jobs import JOBS, run_job
+from app import clock
+from app.services.admin.jobs import JOBS, run_job
 
 log = logging.getLogger(__name__)
 

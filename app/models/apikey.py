@@ -6,9 +6,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import clock
 from app.models.base import Base
 from app.models.org import Department
-from app.services import clock
 
 
 class ApiKey(Base):

@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app import clock
 from app.models.base import Base
-from app.services import clock
 
 
 class AdminAudit(Base):

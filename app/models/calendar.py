@@ -6,9 +6,9 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app import clock
 from app.models.base import Base
 from app.models.enums import OverrideKind, check_in
-from app.services import clock
 
 
 class CalendarOverride(Base):

@@ -6,12 +6,12 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.clock import now as _now
 from app.models.base import Base
 from app.models.enums import AttachmentPurpose, CaseKind, TimerStatus, TimerUnit, check_in
 from app.models.events import EventColumns
 from app.models.org import Department, Subject, User
 from app.models.record import CreditRecord
-from app.services.clock import now as _now
 
 
 class Case(Base):

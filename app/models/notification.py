@@ -6,9 +6,9 @@ from datetime import datetime
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app import clock
 from app.models.base import Base
 from app.models.enums import Channel, NotificationStatus, check_in
-from app.services import clock
 
 
 class Notification(Base):

@@ -7,9 +7,9 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import clock
 from app.models.base import Base
 from app.models.enums import Role, SubjectKind, check_in
-from app.services import clock
 
 
 class Department(Base):

@@ -6,8 +6,8 @@ from datetime import date, datetime
 from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app import clock
 from app.models.base import Base
-from app.services import clock
 
 
 class Policy(Base):

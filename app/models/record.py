@@ -6,11 +6,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import clock
 from app.models.base import Base
 from app.models.enums import IN_PUBLICITY, RecordCategory, RecordClass, RecordState, check_in
 from app.models.events import EventColumns
 from app.models.org import Department, Subject
-from app.services import clock
 
 
 class CreditRecord(Base):

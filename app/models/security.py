@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app import clock
 from app.models.base import Base
-from app.services import clock
 
 
 class SignInAttempt(Base):

@@ -1,1 +1,1 @@
-"""Use cases. Each public function owns its transaction; none takes a request object."""
+"""Use cases, grouped by aggregate: one package each (DESIGN section 8)."""

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import abort, current_app, redirect, request, url_for
+from flask import abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 
 from app.models.enums import Role
+from app.services.accounts.api_keys import authenticate
 
 F = TypeVar("F", bound=Callable)
 
@@ -68,9 +69,6 @@ def enforce_access_rules():
     if rule == PUBLIC:
         return None
     if rule == API_KEY:
-        from flask import g
-
-        from app.services.api_keys import authenticate
 
         header = request.headers.get("Authorization", "")
         key = authenticate(header[7:].strip() if header.lower().startswith("bearer ") else None)

@@ -9,17 +9,18 @@ from __future__ import annotations
 import re
 import secrets
 
-
 from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
 from sqlalchemy import select
 
-from app.errors import Conflict, DomainError, InvalidInput, NotFound
+from app import clock
+from app.errors import DomainError
 from app.extensions import db
-from app.models import CreditRecord, WebhookSubscription
-from app.services import records as record_service
-from app.services.cases import Action, VERIFICATION_RESULTS, get_case_for, transition_case
-from app.services.dispatch import list_inbox
-from app.services.imports import check_row as _check, insert_records
+from app.models import CreditRecord, User, WebhookSubscription
+from app.services.records.lifecycle import apply_record_trigger
+from app.services.cases import VERIFICATION_RESULTS, Action, get_case_for, list_open_cases, transition_case
+from app.services.notices.dispatch import list_inbox
+from app.services.records.imports import check_row as _check
+from app.services.records.imports import insert_records
 from app.web.access import api_key, public
 from app.web.dept import WAITING_FOR_DEPARTMENT
 
@@ -163,8 +164,6 @@ def get_record(record_id: int):
     response={"type": "object", "properties": {k: {"type": "integer"} for k in ("created", "updated", "unchanged")}},
 )
 def push_records():
-    from app.services import clock
-
     body = _json_body()
     items = body.get("records")
     if not isinstance(items, list) or not items:
@@ -199,7 +198,7 @@ def push_records():
         elif old.in_publicity:
             before = {"facts": old.facts, "sanction": old.sanction}
             old.facts, old.sanction = clean["facts"], clean["sanction"]
-            record_service.apply_record_trigger(old, "correct", None, "pushed again with changes",
+            apply_record_trigger(old, "correct", None, "pushed again with changes",
                                                 {"before": before, "after": {"facts": old.facts, "sanction": old.sanction}})
             counts["updated"] += 1
         else:
@@ -227,8 +226,6 @@ CASE_SCHEMA = {"type": "object", "properties": {
 @operation("Cases waiting for the department's reply, earliest deadline first",
            response={"type": "object", "properties": {"referrals": {"type": "array", "items": CASE_SCHEMA}}})
 def list_referrals():
-    from app.services.cases import list_open_cases
-
     waiting = [c for state in WAITING_FOR_DEPARTMENT
                for c in list_open_cases(department_id=g.api_key.department_id, state=state, limit=500)
                if state != "assigned" or c.assignee_id is None]
@@ -260,8 +257,6 @@ def reply_to_referral(case_id: int):
 
 def _department_user(key):
     """The department's own account acts for its key (audit events need a user)."""
-    from app.models import User
-
     user = db.session.scalar(select(User).where(User.department_id == key.department_id, User.role == "department",
                                                 User.is_active.is_(True)).order_by(User.id))
     if user is None:

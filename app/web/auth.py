@@ -9,8 +9,9 @@ from flask_login import current_user, login_user, logout_user
 
 from app.errors import InvalidInput, TooManyAttempts
 from app.forms.auth import NewPasswordForm, SignInForm, SignUpForm
-from app.services import accounts, password_reset
-from app.services.demo import DEMO_ACCOUNTS
+from app.services import accounts
+from app.services.accounts import password_reset
+from app.services.admin.demo import DEMO_ACCOUNTS
 from app.web.access import public, signed_in
 from app.web.home import home_endpoint
 

@@ -7,16 +7,18 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
+from app import clock
 from app.errors import DomainError
 from app.extensions import db
-from app.forms.validators import choices
 from app.forms.cases import ActionForm
+from app.forms.validators import choices
+from app.labels import REASON_TEMPLATES, label
 from app.models import Attachment, Timer, User
 from app.models.enums import AttachmentPurpose, Role, TimerStatus
-from app.services import cases, clock, files
+from app.services import cases
 from app.services.calendar import get_working_calendar
+from app.services.cases import files
 from app.web.access import signed_in
-from app.web.labels import REASON_TEMPLATES, label
 from workflows import CASE_WORKFLOWS
 from workflows.diagram import svg
 

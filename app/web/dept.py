@@ -8,15 +8,15 @@ from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app import clock
 from app.errors import DomainError
 from app.extensions import db
 from app.forms.dept import ImportForm, RecordForm
 from app.models.enums import Role
-from app.services import clock
 from app.services.cases import list_open_cases
-from app.services.dispatch import list_inbox
-from app.services.imports import import_records
+from app.services.notices.dispatch import list_inbox
 from app.services.records import NewRecord, count_records_by_state, enter_record, list_records_of_department
+from app.services.records.imports import import_records
 from app.web.access import roles
 
 bp = Blueprint("dept", __name__, url_prefix="/dept")

@@ -1,16 +1,21 @@
 """The officer desk and the supervisor dashboard."""
 from __future__ import annotations
 
+import csv
+import io
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
-from app.models.enums import Role
-from app.services import clock
+from app import clock
 from app.errors import InvalidInput
 from app.forms.desk import BulkForm, QueueFilterForm
 from app.forms.validators import choices
+from app.labels import label
+from app.models.enums import Role
+from app.services.accounts.directory import list_departments, list_officers
 from app.services.cases import (
     QueueCursor,
     QueueFilter,
@@ -20,13 +25,11 @@ from app.services.cases import (
     list_open_cases,
     list_queue,
 )
-from app.services.directory import list_departments, list_officers
+from app.services.policy import clock_rule, get_policy_in_force
 from app.services.records import count_late_publications
 from app.services.sla import sla_compliance, summarise
-from app.web.charts import bar_chart
-from app.services.policy import clock_rule, get_policy_in_force
 from app.web.access import roles
-from app.web.labels import label
+from app.web.charts import bar_chart
 from workflows import CASE_WORKFLOWS, RECORD
 from workflows.diagram import shared_exits, svg
 
@@ -165,9 +168,6 @@ def sla_charts():
 @roles(Role.SUPERVISOR)
 def sla_csv():
     """The figures behind the charts, one line per workflow, step and department."""
-    import csv
-    import io
-
     try:
         days = int(request.args.get("days", "30"))
     except ValueError:

@@ -7,10 +7,9 @@ from flask import Flask
 from flask_babel import format_date, format_datetime
 from flask_login import current_user
 
+from app import clock, labels
 from app.identifiers import mask, scrub
 from app.models.enums import Role
-from app.services import clock
-from app.web import labels
 
 
 def localtime(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:

@@ -8,13 +8,12 @@ from sqlalchemy import select
 
 from app.errors import DomainError
 from app.extensions import db
-from app.forms.validators import choices
 from app.forms.cases import ApplicationForm, ComplaintForm, RepairForm
+from app.forms.validators import choices
 from app.models import CreditRecord, Department
 from app.models.enums import AttachmentPurpose, CaseKind, Role
-from app.services import files
-from app.services.cases import Submission, list_cases_of_subject, reason_text, repair_eligibility, submit_case
-from app.services.dispatch import list_inbox
+from app.services.cases import Submission, files, list_cases_of_subject, reason_text, repair_eligibility, submit_case
+from app.services.notices.dispatch import list_inbox
 from app.services.records import list_records_of_subject
 from app.web.access import roles
 

@@ -38,7 +38,7 @@ class Steps:
 
 def _deliver(app):
     """What the scheduler's dispatch job does every 30 seconds."""
-    from app.services.dispatch import dispatch_pending
+    from app.services.notices.dispatch import dispatch_pending
 
     with app.app_context():
         dispatch_pending()

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.models import CalendarOverride
 from app.models.enums import CaseKind, Role
-from app.services import clock
+from app import clock
 from app.services.calendar import get_working_calendar, import_overrides
 from tests.factories import make_department, make_subject, make_user, submit
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Case, CaseEvent, Notification, RecordEvent, Timer
 from app.models.enums import CaseKind, RecordClass, RecordState, Role, TimerStatus
-from app.services import clock
+from app import clock
 from app.services.cases import available_actions, repair_eligibility
 from tests.factories import act, make_department, make_record, make_subject, make_user, repair_uploads, submit
 from workflows import CASE_WORKFLOWS
@@ -316,7 +316,7 @@ def test_case_numbers_restart_each_year(db, people):
 
 
 def test_a_deadline_in_a_year_without_holiday_data_is_computed_and_logged(db, people, caplog):
-    from app.services import calendar
+    from app.services.calendar import working as calendar
 
     calendar._warned_years.discard(2028)  # warned once per process: forget earlier tests
     p = people

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from app import identifiers
 from app.models import Case, CaseEvent, CreditRecord, Department, RecordEvent, Subject, User
 from app.models.enums import RecordClass, RecordState, Role
-from app.services import clock
+from app import clock
 from app.services.accounts import check_password
-from app.services.demo import DEMO_ACCOUNTS, AlreadySeeded, seed_demo
+from app.services.admin.demo import DEMO_ACCOUNTS, AlreadySeeded, seed_demo
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_one_account_per_role_with_its_password(seeded, db):
 
 def test_cases_in_several_states_with_their_history(seeded, db):
     from app.models.enums import IN_PUBLICITY
-    from app.services.sla import open_timers
+    from app.services.sla.timers import open_timers
     from workflows import CASE_WORKFLOWS
 
     cases = db.session.scalars(select(Case)).all()

@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 
 from app.models import Case, CreditRecord, Notification, RecordEvent
 from app.models.enums import CaseKind, RecordClass, RecordState, Role
-from app.services import clock
-from app.services.expiry import list_due_records, retire_expired_records
+from app import clock
+from app.services.admin.jobs import expire_job
+from app.services.records.expiry import list_due_records, retire_expired_records
 from tests.factories import act, make_department, make_record, make_subject, make_user, submit
 
 
@@ -103,7 +104,7 @@ def test_open_objections_and_repairs_on_a_retired_record_are_closed(db):
         act(objection, "accept", officer)
         assert record.under_objection
     with clock.frozen_clock(datetime(2027, 4, 6, 3, 0)):
-        result = retire_expired_records()
+        result = expire_job()
     assert result.cases_closed == 1
     db.session.refresh(objection)
     assert objection.state == "closed" and objection.closed_at is not None

@@ -93,7 +93,8 @@ def test_two_sweeps_started_together_retire_each_record_once(committed_app, is_p
 KILLABLE = """
 import os, sys, time
 from app import create_app
-from app.services import clock, expiry
+from app import clock
+from app.services.records import expiry
 from datetime import datetime
 app = create_app()
 with app.app_context(), clock.frozen_clock(datetime.fromisoformat(sys.argv[1])):

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import CreditRecord, RecordEvent, Subject
-from app.services.imports import import_records
+from app.services.records.imports import import_records
 from tests.factories import id_number, make_department, make_record, uscc
 
 HEADER = ["identifier", "subject_name", "category", "severity", "decision_number", "decision_date", "facts",

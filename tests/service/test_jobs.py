@@ -9,9 +9,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import CreditRecord, JobRun, RecordEvent
 from app.models.enums import RecordClass, RecordState
-from app.services import clock
-from app.services.jobs import JOBS, job_health, job_lock, run_job
-from app.services.retention import PURGED_TEXT, purge_expired_personal_data
+from app import clock
+from app.services.admin.jobs import JOBS, job_health, job_lock, run_job
+from app.services.records.retention import PURGED_TEXT, purge_expired_personal_data
 from tests.factories import make_record
 
 
@@ -53,7 +53,7 @@ def test_a_run_writes_its_heartbeat(db):
 
 
 def test_a_failing_run_is_recorded_and_the_error_raised(db, monkeypatch):
-    from app.services import jobs
+    from app.services.admin import jobs
 
     def broken():
         raise RuntimeError("database unreachable")
@@ -79,7 +79,7 @@ def test_a_late_job_shows_how_far_behind_it_is(db):
 def test_retention_purges_personal_data_and_keeps_the_trail(db):
     old = make_record(decision_date=date(2026, 4, 10), severity=RecordClass.GENERAL)  # ends 2027-04-10
     recent = make_record(decision_date=date(2026, 9, 1), severity=RecordClass.GENERAL)
-    from app.services.expiry import retire_expired_records
+    from app.services.records.expiry import retire_expired_records
 
     with clock.frozen_clock(datetime(2027, 4, 11, 3, 0)):
         retire_expired_records()

@@ -10,10 +10,11 @@ from sqlalchemy import select
 from app.errors import Conflict, InvalidInput
 from app.models import AdminAudit, CaseEvent, RecordEvent, Timer
 from app.models.enums import CaseKind, RecordClass, Role, TimerStatus
-from app.services import clock
-from app.services import policy_admin as service
+from app import clock
+from app.services.policy import versions as service
 from app.services.policy import get_policy_in_force
 from app.services.sla import deadline
+from app.services.admin.recompute import recompute
 from tests.factories import make_record, make_subject, make_user, submit
 
 TODAY = datetime(2026, 11, 25, 10, 0)  # a Wednesday
@@ -91,7 +92,7 @@ def test_recompute_moves_records_and_deadlines_with_events_and_an_audit_row(db):
         timer = db.session.scalar(select(Timer).where(Timer.case_id == case.id, Timer.clock == "accept"))
         assert timer.due_at == deadline("wd", date(2026, 11, 25), 2)
         version = service.create_version(admin, _draft(accept_wd=4), clock.today(), "now").version
-        result = service.recompute(admin, version)
+        result = recompute(admin, version)
     assert (result.records, result.records_moved, result.cases, result.timers_moved) == (1, 1, 1, 1)
     db.session.refresh(record)
     db.session.refresh(timer)
@@ -106,7 +107,7 @@ def test_recompute_moves_records_and_deadlines_with_events_and_an_audit_row(db):
     audit = db.session.scalars(select(AdminAudit).where(AdminAudit.action == "policy.recompute")).one()
     assert audit.after["records_moved"] == 1 and audit.actor_id == admin.id
     with clock.frozen_clock(TODAY):  # nothing left behind: a second run moves nothing
-        assert service.recompute(admin, version).records == 0
+        assert recompute(admin, version).records == 0
 
 
 def test_only_the_version_in_force_is_recomputed_and_scheduled_ones_can_be_withdrawn(db):
@@ -114,7 +115,7 @@ def test_only_the_version_in_force_is_recomputed_and_scheduled_ones_can_be_withd
     with clock.frozen_clock(TODAY):
         scheduled = service.create_version(admin, _draft(), EFFECTIVE, None)
         with pytest.raises(Conflict):
-            service.recompute(admin, scheduled.version)
+            recompute(admin, scheduled.version)
         with pytest.raises(Conflict):
             service.withdraw_version(admin, 1)
         service.withdraw_version(admin, scheduled.version)

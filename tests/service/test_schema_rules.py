@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.models import Case, CaseEvent, RecordEvent, User
 from app.models.enums import CaseKind, Role
-from app.services import clock
+from app import clock
 from app.services.cases import next_case_number
 from app.services.policy import get_policy_in_force
 from tests.factories import make_department, make_record, make_subject, make_user

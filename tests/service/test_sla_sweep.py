@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from app.models import CaseEvent, Notification, Timer
 from app.models.enums import CaseKind, Role
-from app.services import clock
+from app import clock
+from app.services.admin.jobs import sla_job
 from app.services.sla import next_working_time, sweep_sla
 from tests.factories import act, make_department, make_record, make_subject, make_user, submit
 
@@ -99,7 +100,7 @@ def test_an_unanswered_supplement_request_lapses(db, setup):
         case = submit(setup["applicant"], CaseKind.OBJECTION, setup["record"])
         act(case, "request_supplement", setup["officer"], "请补充材料")
         frozen.set(datetime(2026, 11, 17, 8, 0))  # ten working days have passed
-        result = sweep_sla()
+        result = sla_job()
     assert result.auto_transitions == 1
     db.session.refresh(case)
     assert case.state == "lapsed" and case.closed_at is not None

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.services import calendar as working_calendar
+from app.services.calendar import working as working_calendar
 from app.services.calendar import (
     InvalidPeriod,
     WorkingCalendar,

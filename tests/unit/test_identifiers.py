@@ -26,7 +26,7 @@ from app.identifiers import (
     validate_id_number,
     validate_uscc,
 )
-from app.services.clock import frozen_clock
+from app.clock import frozen_clock
 
 # Real-world codes: the brief's example, Huawei Technologies, Tencent (Shenzhen), Alibaba (China).
 VALID_USCCS = ["91350100M000100Y43", "914403001922038216", "9144030071526726XG", "91330100716105852F"]

@@ -8,9 +8,9 @@ from datetime import date, datetime
 import pytest
 
 from app.models.enums import CaseKind, Role, SubjectKind
-from app.services import clock
+from app import clock
 from app.services.audit import audit_admin_change
-from app.services.audit_log import AuditFilter, parse_object, search_audit
+from app.services.admin.audit_log import AuditFilter, parse_object, search_audit
 from tests.factories import act, id_number, make_department, make_record, make_subject, make_user, submit
 from tests.web.helpers import sign_in, text
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.models import AdminAudit, ApiKey, Department, WebhookSubscription
 from app.models.enums import Role
-from app.services.api_keys import authenticate
+from app.services.accounts.api_keys import authenticate
 from tests.factories import make_department, make_user
 from tests.web.helpers import csrf_token, sign_in, text
 

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from app.models import AdminAudit, JobRun, Notification
 from app.models.enums import Channel, NotificationStatus, Role
-from app.services import jobs
-from app.services.jobs import job_lock
+from app.services.admin import jobs
+from app.services.admin.jobs import job_lock
 from tests.factories import id_number, make_department, make_user
 from tests.web.helpers import csrf_token, sign_in, text
 
@@ -124,7 +124,7 @@ def test_the_outbox_filters_by_status_channel_notice_and_text(client, db, admin)
 
 
 def test_the_outbox_pages_newest_first(client, db, admin, monkeypatch):
-    from app.services import admin as admin_service
+    from app.services.admin import overview as admin_service
 
     monkeypatch.setattr(admin_service, "OUTBOX_PAGE", 2)
     user = make_user(Role.OFFICER)

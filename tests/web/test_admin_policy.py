@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.models import AdminAudit, Policy
 from app.models.enums import Role
-from app.services import clock
+from app import clock
 from app.services.policy import get_policy_in_force
 from tests.factories import make_record, make_user
 from tests.web.helpers import csrf_token, sign_in, text

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.models import CreditRecord, RecordEvent, WebhookSubscription
 from app.models.enums import CaseKind, Role
-from app.services.api_keys import create_key, revoke_key
+from app.services.accounts.api_keys import create_key, revoke_key
 from tests.factories import act, make_department, make_record, make_subject, make_user, submit, uscc
 
 

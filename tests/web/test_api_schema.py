@@ -18,7 +18,7 @@ from schemathesis.specs.openapi.checks import (
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance, status_code_conformance]
 
 from app.models.enums import Role
-from app.services.api_keys import create_key
+from app.services.accounts.api_keys import create_key
 from tests.factories import make_department, make_record, make_user
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.models import AdminAudit, PasswordReset
 from app.models.enums import Role
-from app.services import clock
+from app import clock
 from app.services.accounts import check_password
 from tests.factories import make_user
 from tests.web.helpers import csrf_token, sign_in, text

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from app.models.enums import CaseKind, RecordClass, RecordState, Role, SubjectKind
-from app.services import clock
+from app import clock
 from tests.factories import act, make_record, make_subject, make_user, submit
 from tests.web.helpers import csrf_token, text
 

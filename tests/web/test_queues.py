@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.models import Case
 from app.models.enums import CaseKind, Role
-from app.services import clock
+from app import clock
 from tests.factories import act, make_department, make_record, make_subject, make_user, submit
 from tests.web.helpers import csrf_token, sign_in, text
 

@@ -6,7 +6,7 @@ import io
 from datetime import datetime
 
 from app.models.enums import CaseKind, Role
-from app.services import clock
+from app import clock
 from tests.factories import act, make_department, make_record, make_subject, make_user, submit
 from tests.web.helpers import sign_in, text
 

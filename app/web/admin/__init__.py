@@ -7,11 +7,10 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from app.errors import InvalidInput
-
 from app.models.enums import Role
-from app.services.admin import platform_overview
+from app.services.admin.jobs import job_health
+from app.services.admin.overview import platform_overview
 from app.services.calendar import uncovered_years
-from app.services.jobs import job_health
 from app.web.access import roles
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from app.errors import InvalidInput
 from app.forms.admin_audit import AuditFilterForm
 from app.models.enums import Role
-from app.services import audit_log
-from app.services.audit_log import AuditCursor, AuditFilter
+from app.services.admin import audit_log
+from app.services.admin.audit_log import AuditCursor, AuditFilter
 from app.web.access import roles
 from app.web.admin import bp
 

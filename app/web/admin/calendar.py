@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from app import clock
 from app.errors import DomainError, InvalidInput
 from app.extensions import db
 from app.forms.admin_calendar import (
@@ -17,7 +18,7 @@ from app.forms.admin_calendar import (
     ScheduleImportForm,
 )
 from app.models.enums import Role
-from app.services import calendar_admin, clock
+from app.services.calendar import overrides as calendar_admin
 from app.web.access import roles
 from app.web.admin import bp, require_valid_post
 

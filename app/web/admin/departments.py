@@ -10,8 +10,8 @@ from app.errors import DomainError
 from app.extensions import db
 from app.forms.admin import ApiKeyForm, DepartmentForm, WebhookForm
 from app.models.enums import Role
-from app.services import api_keys
-from app.services import departments as service
+from app.services.accounts import api_keys
+from app.services.accounts import departments as service
 from app.web.access import roles
 from app.web.admin import bp, require_valid_post
 

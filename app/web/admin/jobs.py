@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from app.errors import InvalidInput
 from app.forms.admin_audit import OutboxFilterForm
 from app.models.enums import NotificationStatus, Role
-from app.services.admin import (
+from app.services.admin.overview import (
     OutboxFilter,
     list_outbox,
     retry_outbox_notices,

@@ -9,13 +9,14 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
+from app import clock
 from app.errors import DomainError, InvalidInput
 from app.extensions import db
 from app.models import Case, CreditRecord
 from app.models.enums import Role
-from app.services import clock
-from app.services import policy_admin as service
 from app.services.policy import get_policy_in_force
+from app.services.admin.recompute import recompute
+from app.services.policy import versions as service
 from app.web.access import roles
 from app.web.admin import bp, require_valid_post
 from workflows.record import IN_PUBLICITY
@@ -91,7 +92,7 @@ def withdraw_policy(version: int):
 @roles(Role.ADMIN)
 def recompute_policy(version: int):
     require_valid_post()
-    result = service.recompute(current_user, version)
+    result = recompute(current_user, version)
     flash(_("Recomputed under version %(v)d: %(r)d records (%(rm)d with new dates), %(c)d cases (%(t)d deadlines moved).",
             v=version, r=result.records, rm=result.records_moved, c=result.cases, t=result.timers_moved), "success")
     return redirect(url_for("admin.policy"))

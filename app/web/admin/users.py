@@ -11,8 +11,8 @@ from app.extensions import db
 from app.forms.admin import RoleForm, UserForm
 from app.models import User
 from app.models.enums import Role
-from app.services import password_reset
-from app.services import users as users_service
+from app.services.accounts import password_reset
+from app.services.accounts import users as users_service
 from app.web.access import roles
 from app.web.admin import bp, require_valid_post
 

@@ -4,8 +4,9 @@ Set-based: each batch is one statement that picks the due records, retires them,
 events and returns what the notices need (PostgreSQL: a data-modifying CTE with
 ``FOR UPDATE SKIP LOCKED``; SQLite, which serialises writers anyway: three statements). In
 the same transaction as the batch: one digest notice per department listing its retired
-records, a notice to each subject's accounts, and the closing of open objections and repairs
-on those records. Run twice, or on two hosts, each record is retired once and each notice
+records and a notice to each subject's accounts. (Open cases on retired records are closed by
+``cases.close_cases_on_retired_records``, level-triggered, right after: the ``expire`` job runs
+both.) Run twice, or on two hosts, each record is retired once and each notice
 written once; after downtime the next run catches up on everything due.
 """
 from __future__ import annotations
@@ -17,12 +18,13 @@ from datetime import date, datetime
 
 from sqlalchemy import bindparam, select, text
 
+from app import clock
 from app.extensions import db
+from app.models import CreditRecord, User
 from app.models.base import UTCDateTime
-from app.models import Case, CreditRecord
-from app.models.enums import IN_PUBLICITY, CaseKind
-from app.services import clock, notify
-from app.services.records import BULK_EVENTS
+from app.models.enums import IN_PUBLICITY
+from app.services import notices
+from app.services.records.lifecycle import BULK_EVENTS
 
 BATCH_SIZE = 10_000
 RETIRE_REASON = "publicity period ended"
@@ -71,7 +73,7 @@ class ExpiryResult:
     retired: int = 0
     batches: int = 0
     departments_told: int = 0
-    cases_closed: int = 0
+    cases_closed: int = 0  # filled in by the expire job, which closes them right after
     record_ids: list[int] = field(default_factory=list)
 
 
@@ -112,7 +114,6 @@ def retire_expired_records(
         if keep_ids:
             result.record_ids.extend(r.id for r in rows)
         result.departments_told += _write_notices(rows, now)
-        result.cases_closed += _close_open_cases()
         if after_batch is not None:
             after_batch(len(rows))
         db.session.commit()
@@ -138,7 +139,7 @@ def _write_notices(rows, now: datetime) -> int:
         by_department[row.department_id].append(row)
     first = min(r.id for r in rows)
     for department_id, retired in by_department.items():
-        notify.enqueue(
+        notices.enqueue(
             f"records-retired:{department_id}:{first}:{len(rows)}",
             "records_retired",
             {"count": len(retired), "records": [r.decision_number for r in retired[:500]],
@@ -155,8 +156,6 @@ def _notify_subjects(now: datetime) -> None:
     Driven from the accounts, which are few, to the records this batch retired (stamped with
     this batch's instant), so no list of the batch's ids travels to the database.
     """
-    from app.models import User
-
     pairs = db.session.execute(
         select(User.id, CreditRecord.id, CreditRecord.decision_number)
         .join(CreditRecord, CreditRecord.subject_id == User.subject_id)
@@ -167,33 +166,7 @@ def _notify_subjects(now: datetime) -> None:
         )
     ).all()
     for user_id, record_id, decision_number in pairs:
-        notify.enqueue(
+        notices.enqueue(
             f"record-retired:{record_id}:user{user_id}", "record_retired",
             {"record": decision_number}, user_id=user_id,
         )
-
-
-def _close_open_cases() -> int:
-    """Open objections and repairs on a retired record end: there is nothing left to decide.
-
-    Driven from the open cases (few) to their records; it also finds any left open by an
-    earlier run, so the rule holds level-triggered, like the retirement itself.
-    """
-    from sqlalchemy import and_, or_
-
-    from app.services.cases import OPEN_DONE, Action, apply_transition
-
-    still_open = or_(*[
-        and_(Case.kind == kind, Case.state.not_in(OPEN_DONE[kind])) for kind in (CaseKind.OBJECTION, CaseKind.REPAIR)
-    ])
-    cases = db.session.scalars(
-        select(Case).join(CreditRecord, CreditRecord.id == Case.record_id)
-        .where(still_open, CreditRecord.state == "retired")
-    ).all()
-    for case in cases:
-        apply_transition(
-            case,
-            Action("close_on_retirement", None, reason="记录公示期满，已停止公示，本案终结。"),
-            None,
-        )
-    return len(cases)

@@ -29,12 +29,12 @@ from email.utils import make_msgid
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
+from app import clock
 from app.errors import NotFound
 from app.extensions import db
 from app.models import Department, Notification, User, WebhookSubscription
 from app.models.enums import Channel, NotificationStatus
-from app.services import clock
-from app.services.messages import DIGESTED, render
+from app.services.notices.messages import DIGESTED, render
 
 
 class DeliveryFailed(Exception):

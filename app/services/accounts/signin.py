@@ -10,12 +10,12 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from app import clock
 from app.errors import InvalidInput, TooManyAttempts
 from app.extensions import db
 from app.identifiers import Identifier
 from app.models import SignInAttempt, Subject, User
 from app.models.enums import Role
-from app.services import clock
 
 _hasher = PasswordHasher()
 # Verified against when the name is unknown, so that a wrong name costs as long as a wrong password.

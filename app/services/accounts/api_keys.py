@@ -7,10 +7,10 @@ import secrets
 
 from sqlalchemy import select
 
+from app import clock
 from app.errors import NotFound
 from app.extensions import db
 from app.models import ApiKey, Department, User
-from app.services import clock
 from app.services.audit import audit_admin_change
 
 

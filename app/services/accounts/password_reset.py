@@ -15,11 +15,11 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
+from app import clock
 from app.errors import Gone, InvalidInput, NotFound
 from app.extensions import db
 from app.models import PasswordReset, User
-from app.services import clock
-from app.services.accounts import hash_password
+from app.services.accounts.signin import hash_password
 from app.services.audit import audit_admin_change
 
 LIFETIME = timedelta(hours=24)

@@ -1,29 +1,28 @@
-"""Policy versions as admins manage them: draft, preview, schedule, recompute (DESIGN section 9).
+"""Policy versions as admins manage them: draft, preview, schedule, withdraw (DESIGN section 9).
 
 A version is never edited: an admin adds the next one with the day it takes effect (today or
 later; never in the past). From that day, new records and new cases are computed under it.
 Records and cases computed before keep their version until an admin explicitly recomputes
-them; the recompute is an audited job that writes an event on every record and case it moves.
+them (``admin.recompute``: an audited job that writes an event on every record and case it moves).
 Before saving, the preview says what the draft would change if recomputed.
 """
 from __future__ import annotations
 
 import copy
-from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from app import clock
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Case, CreditRecord, Policy, Timer, User
 from app.models.enums import RecordClass, TimerStatus
-from app.services import clock
 from app.services.audit import audit_admin_change
-from app.services.calendar import InvalidPeriod, parse_period
-from app.services.policy import clock_rule, compute_record_dates, get_policy_in_force
+from app.services.calendar.working import InvalidPeriod, parse_period
+from app.services.policy.rules import clock_rule, compute_record_dates, get_policy_in_force
 from workflows.record import IN_PUBLICITY
 
 # The body's fields an admin edits in the form; the rest (legacy clause, sanctions that bar
@@ -239,116 +238,3 @@ def withdraw_version(actor: User, version: int) -> None:
                         "body": policy.body}, None)
     db.session.delete(policy)
     db.session.commit()
-
-
-# ---------------------------------------------------------------------------------------
-# Recompute: an explicit, audited job
-# ---------------------------------------------------------------------------------------
-
-@dataclass
-class RecomputeResult:
-    version: int
-    records: int = 0
-    records_moved: int = 0
-    cases: int = 0
-    timers_moved: int = 0
-    cases_kept: int = 0  # open cases in a state without clocks keep their version
-
-
-def recompute(actor: User, version: int, batch_size: int = 500) -> RecomputeResult:
-    """Move records in publicity and open cases onto the version in force, with an event each.
-
-    Runs under the job lock "recompute", so two admins cannot run it at once. Records keep
-    whether they are public; only their dates change. Deadlines move by the difference in
-    length (a clock whose unit changed keeps its deadline).
-    """
-    from app.services.jobs import job_lock
-
-    policy = get_version(version)
-    if get_policy_in_force().version != policy.version:
-        raise Conflict(_l("Only the version in force can be applied; this one is not in force today."))
-    with job_lock("recompute", lease=timedelta(hours=1)) as acquired:
-        if not acquired:
-            raise Conflict(_l("A recompute is already running."))
-        result = RecomputeResult(version=version)
-        _recompute_records(policy, result, batch_size)
-        _recompute_cases(policy, result, batch_size)
-        audit_admin_change(actor, "policy.recompute", "policy", policy.id, None,
-                           {"version": version, "records": result.records, "records_moved": result.records_moved,
-                            "cases": result.cases, "timers_moved": result.timers_moved})
-        db.session.commit()
-    return result
-
-
-def _recompute_records(policy: Policy, result: RecomputeResult, batch_size: int) -> None:
-    from app.services.records import apply_record_trigger
-
-    last_id = 0
-    while True:
-        batch = list(db.session.scalars(
-            select(CreditRecord)
-            .where(CreditRecord.state.in_(IN_PUBLICITY), CreditRecord.policy_version != policy.version,
-                   CreditRecord.id > last_id)
-            .order_by(CreditRecord.id).limit(batch_size)
-        ))
-        if not batch:
-            return
-        for record in batch:
-            dates = compute_record_dates(policy.body, record.severity, record.decision_date, sector=record.sector)
-            before = {"policy_version": record.policy_version, "publicity_end": record.publicity_end.isoformat(),
-                      "shortest_publicity_end": record.shortest_publicity_end.isoformat()}
-            moved = (dates.publicity_end, dates.shortest_publicity_end) != (record.publicity_end, record.shortest_publicity_end)
-            record.publicity_end = dates.publicity_end
-            record.shortest_publicity_end = dates.shortest_publicity_end
-            record.policy_version = policy.version
-            apply_record_trigger(record, "recompute", None, data={
-                "before": before, "after": {"policy_version": policy.version,
-                                            "publicity_end": dates.publicity_end.isoformat(),
-                                            "shortest_publicity_end": dates.shortest_publicity_end.isoformat()}})
-            result.records += 1
-            result.records_moved += moved
-        last_id = batch[-1].id
-        db.session.commit()
-
-
-def _recompute_cases(policy: Policy, result: RecomputeResult, batch_size: int) -> None:
-    from app.services.cases import Action, apply_transition, lock_case
-    from app.services.sla import open_timers, refresh_case_deadline, shift_deadline
-    from workflows import CASE_WORKFLOWS
-
-    last_id = 0
-    while True:
-        ids = list(db.session.scalars(
-            select(Case.id).where(Case.closed_at.is_(None), Case.policy_version != policy.version, Case.id > last_id)
-            .order_by(Case.id).limit(batch_size)
-        ))
-        if not ids:
-            return
-        for case_id in ids:
-            case = lock_case(case_id)
-            if CASE_WORKFLOWS[case.kind].find(case.state, "recompute") is None:
-                result.cases_kept += 1
-                continue
-            previous = case.policy_version
-            moved = Counter()
-            for timer in open_timers(case):
-                rule = clock_rule(policy.body, case.kind, timer.clock)
-                if rule.unit != timer.unit:
-                    continue
-                delta = rule.length + timer.extended * rule.extension - timer.length
-                if delta and timer.status == TimerStatus.RUNNING:
-                    timer.due_at = shift_deadline(timer.unit, timer.due_at, delta)
-                    timer.due_soon_at = timer.breached_at = None  # a new deadline gets its own reminders
-                elif delta:
-                    timer.remaining = max(0, timer.remaining + delta)
-                timer.length += delta
-                timer.policy_version = policy.version
-                moved[bool(delta)] += 1
-            case.policy_version = policy.version
-            db.session.flush()
-            refresh_case_deadline(case)
-            apply_transition(case, Action("recompute", None, reason=f"policy v{previous} → v{policy.version}"), None)
-            result.cases += 1
-            result.timers_moved += moved[True]
-        last_id = ids[-1]
-        db.session.commit()

@@ -21,9 +21,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from app import clock
 from app.extensions import db
 from app.models import JobRun
-from app.services import clock
+from app.services.cases import close_cases_on_retired_records, fire_breach_triggers
+from app.services.notices import dispatch_pending
+from app.services.records import ExpiryResult, purge_expired_personal_data, retire_expired_records
+from app.services.records.expiry import BATCH_SIZE
+from app.services.sla import SweepResult, sweep_sla
 
 
 @dataclass(frozen=True)
@@ -34,37 +39,27 @@ class Job:
     description: str
 
 
-def _expire():
-    from app.services.expiry import retire_expired_records
-
-    return retire_expired_records()
-
-
-def _sla():
-    from app.services.sla import sweep_sla
-
-    return sweep_sla()
+def expire_job(batch_size: int = BATCH_SIZE) -> ExpiryResult:
+    """Retire records whose publicity ended, then close the open cases on them."""
+    result = retire_expired_records(batch_size=batch_size)
+    result.cases_closed = close_cases_on_retired_records()
+    return result
 
 
-def _dispatch():
-    from app.services.dispatch import dispatch_pending
-
-    return dispatch_pending()
-
-
-def _purge():
-    from app.services.retention import purge_expired_personal_data
-
-    return purge_expired_personal_data()
+def sla_job() -> SweepResult:
+    """Mark deadlines due soon and breached, escalate, then fire the lapses and closes."""
+    result = sweep_sla()
+    result.auto_transitions = fire_breach_triggers()
+    return result
 
 
 JOBS = {
     job.name: job
     for job in (
-        Job("expire", _expire, timedelta(hours=1), "retire records whose publicity ended"),
-        Job("sla", _sla, timedelta(minutes=5), "deadlines due soon and breached, escalations, lapses"),
-        Job("dispatch", _dispatch, timedelta(seconds=30), "deliver notices: inbox, e-mail, webhooks"),
-        Job("purge", _purge, timedelta(days=1), "remove personal data past retention"),
+        Job("expire", expire_job, timedelta(hours=1), "retire records whose publicity ended"),
+        Job("sla", sla_job, timedelta(minutes=5), "deadlines due soon and breached, escalations, lapses"),
+        Job("dispatch", dispatch_pending, timedelta(seconds=30), "deliver notices: inbox, e-mail, webhooks"),
+        Job("purge", purge_expired_personal_data, timedelta(days=1), "remove personal data past retention"),
     )
 }
 

@@ -16,9 +16,9 @@ from app.extensions import db
 from app.identifiers import scrub
 from app.models import CreditRecord, Department, Notification, Policy, Subject, User
 from app.models.enums import NotificationStatus
+from app.services.admin.jobs import JOBS, run_job
 from app.services.audit import audit_admin_change
-from app.services.dispatch import retry_notices
-from app.services.jobs import JOBS, run_job
+from app.services.notices.dispatch import retry_notices
 from app.services.policy import NoPolicy, get_policy_in_force
 
 

@@ -14,10 +14,10 @@ from flask import current_app
 from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from app import clock
 from app.extensions import db
 from app.models import Department, Notification, User, WebhookSubscription
 from app.models.enums import Channel, NotificationStatus
-from app.services import clock
 
 
 def enqueue(

@@ -10,10 +10,10 @@ from datetime import date
 
 from sqlalchemy import select
 
+from app import clock
 from app.extensions import db
 from app.models import Policy
 from app.models.enums import RecordClass
-from app.services import clock
 from app.services.calendar import end_of_period
 
 

@@ -7,16 +7,17 @@ moves to the final state ``purged``. Set-based per batch, like the expiry sweep.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import bindparam, func, select, text
 
+from app import clock
 from app.extensions import db
-from app.models.base import UTCDateTime
 from app.models import CreditRecord
-from app.services import clock
+from app.models.base import UTCDateTime
 from app.services.calendar import parse_period
 from app.services.policy import get_policy_in_force
-from app.services.records import BULK_EVENTS
+from app.services.records.lifecycle import BULK_EVENTS
 
 PURGED_TEXT = "[已清除]"
 _UNITS = {"y": "years", "m": "months", "d": "days"}

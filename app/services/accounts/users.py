@@ -11,7 +11,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Department, Subject, User
 from app.models.enums import Role
-from app.services.accounts import get_user_by_username, hash_password
+from app.services.accounts.signin import get_user_by_username, hash_password
 from app.services.audit import audit_admin_change
 
 

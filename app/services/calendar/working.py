@@ -46,11 +46,20 @@ def end_of_period(start: date, spec: str) -> date:
 # ---------------------------------------------------------------------------------------
 
 import bisect  # noqa: E402  (kept beside the code that uses it)
+import csv
+import io
 import logging  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
+from datetime import timedelta
 from functools import lru_cache  # noqa: E402
 
 import holidays as holiday_data  # noqa: E402
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from app import clock
+from app.extensions import db
+from app.models import CalendarOverride
 
 log = logging.getLogger(__name__)
 
@@ -189,11 +198,6 @@ def get_working_calendar() -> WorkingCalendar:
     Spans ten years back and five ahead of today.
     """
     global _cached
-    from sqlalchemy import func, select
-
-    from app.extensions import db
-    from app.models import CalendarOverride
-    from app.services import clock
 
     this_year = clock.today().year
     fingerprint = (
@@ -212,8 +216,6 @@ def get_working_calendar() -> WorkingCalendar:
 def uncovered_years(ahead: int = 1) -> list[int]:
     """This year and the next ``ahead`` ones that have neither holiday data nor overrides:
     deadlines that run into them count weekends only, so admins are told on their home page."""
-    from app.services import clock
-
     calendar = get_working_calendar()
     this_year = clock.today().year
     return sorted(y for y in calendar.uncovered if this_year <= y <= this_year + ahead)
@@ -239,10 +241,6 @@ class OverrideImport:
 
 def parse_override_csv(text: str) -> tuple[list[tuple[date, str, str | None]], list[str]]:
     """Read ``date,kind[,note]`` lines (a header line is allowed); every bad line is reported."""
-    import csv
-    import io
-
-    from flask_babel import gettext as _
 
     rows, errors, seen = [], [], {}
     for number, fields in enumerate(csv.reader(io.StringIO(text)), start=1):
@@ -279,13 +277,7 @@ def override_stamp():
     ``created_at``, so every write must move it, even with a frozen clock or a row changed
     in place: ``created_at`` is the row's last change.
     """
-    from datetime import timedelta
 
-    from sqlalchemy import func, select
-
-    from app.extensions import db
-    from app.models import CalendarOverride
-    from app.services import clock
 
     latest = db.session.scalar(select(func.max(CalendarOverride.created_at)))
     now = clock.now()
@@ -294,10 +286,6 @@ def override_stamp():
 
 def import_overrides(text: str, actor_id: int | None = None) -> OverrideImport:
     """Load overrides from CSV text: all lines or, if any line is bad, none."""
-    from sqlalchemy import select
-
-    from app.extensions import db
-    from app.models import CalendarOverride
 
     rows, errors = parse_override_csv(text)
     report = OverrideImport(errors=errors)

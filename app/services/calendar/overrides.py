@@ -27,13 +27,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from app import clock
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import CalendarOverride, Case, Timer, User
 from app.models.enums import OverrideKind, TimerStatus, TimerUnit
-from app.services import clock
 from app.services.audit import audit_admin_change
-from app.services.calendar import (
+from app.services.calendar.working import (
     DayInfo,
     OverrideImport,
     WorkingCalendar,

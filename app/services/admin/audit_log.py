@@ -30,11 +30,11 @@ from sqlalchemy import (
     union_all,
 )
 
+from app import clock
 from app.errors import InvalidInput
 from app.extensions import db
 from app.identifiers import scrub
 from app.models import AdminAudit, Case, CaseEvent, RecordEvent, User
-from app.services import clock
 
 KINDS = ("admin", "case", "record")
 PAGE_SIZE = 50

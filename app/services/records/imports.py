@@ -15,15 +15,17 @@ from datetime import date, datetime
 from pathlib import Path
 
 from flask_babel import gettext as _
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import insert, select
 
-from app import identifiers
+from app import clock, identifiers
 from app.extensions import db
 from app.models import CreditRecord, Department, RecordEvent, Subject
 from app.models.enums import RecordCategory, RecordClass
-from app.services import clock
+from app.services.calendar import get_working_calendar
 from app.services.policy import compute_record_dates, get_policy_in_force
-from app.services.records import published_late
+from app.services.records.entry import published_late
 
 CHUNK = 1000
 MAX_ERRORS = 1000
@@ -93,9 +95,6 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, OSError, KeyError, ValueError):
@@ -237,8 +236,6 @@ def _insert(rows: list[dict], department, policy, subjects: dict[str, int], now,
             subjects.update(db.session.execute(
                 select(Subject.identifier, Subject.id).where(Subject.identifier.in_(list(created)))
             ).all())
-    from app.services.calendar import get_working_calendar
-
     calendar = get_working_calendar()
     records = []
     for r in rows:

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
+from app import clock
 from app.extensions import db
 from app.identifiers import USCC_ALPHABET, complete_id_number, complete_uscc
 from app.models import CreditRecord, Department, RecordEvent, Subject, User
@@ -23,9 +24,10 @@ from app.models.enums import (
     Role,
     SubjectKind,
 )
-from app.services import cases, clock, files, records
+from app.services import cases, records
 from app.services.accounts import hash_password
 from app.services.calendar import get_working_calendar
+from app.services.cases import files
 from app.services.policy import get_policy_in_force
 
 

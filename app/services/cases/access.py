@@ -1,0 +1,41 @@
+"""Who may see a case, and the look-ups that apply it."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from app.errors import NotFound
+from app.extensions import db
+from app.models import Case, User
+from app.models.enums import Role
+
+
+def can_view(user: User, case: Case) -> bool:
+    """A subject sees its own cases, a department the cases referred to it, staff all."""
+    if user.role in (Role.OFFICER, Role.SUPERVISOR, Role.ADMIN):
+        return True
+    if user.role == Role.APPLICANT:
+        return user.subject_id == case.subject_id
+    if user.role == Role.DEPARTMENT:
+        return case.department_id is not None and user.department_id == case.department_id and (
+            case.state not in ("submitted", "awaiting_supplement", "not_accepted")
+        )
+    return False
+
+
+def get_case_for(user: User, case_id: int) -> Case:
+    case = db.session.get(Case, case_id)
+    if case is None or not can_view(user, case):
+        raise NotFound()
+    return case
+
+
+
+def list_cases_of_subject(subject_id: int) -> list[Case]:
+    stmt = (
+        select(Case)
+        .where(Case.subject_id == subject_id)
+        .options(joinedload(Case.record))
+        .order_by(Case.submitted_at.desc())
+    )
+    return list(db.session.scalars(stmt))

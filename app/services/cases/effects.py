@@ -1,0 +1,115 @@
+"""What a transition does beyond the state change: on the record, on who handles the case, notices.
+
+Steps inside the transition's transaction: they change rows and never commit.
+"""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from app.errors import InvalidInput
+from app.extensions import db
+from app.models import Case, User
+from app.models.enums import CaseKind, Role
+from app.services import notices
+from app.services.records import lifecycle as records
+from app.services.sla.timers import extend_timer
+from workflows import Transition
+
+
+def _effect_mark_under_objection(case, action, actor):
+    records.mark_under_objection(case.record, actor, case)
+
+
+def _effect_clear_objection_mark(case, action, actor):
+    others = db.session.scalar(
+        select(func.count()).select_from(Case).where(
+            Case.record_id == case.record_id,
+            Case.kind == CaseKind.OBJECTION,
+            Case.id != case.id,
+            Case.state.in_(("accepted", "referred", "replied")),
+        )
+    )
+    if case.record.under_objection and not others:
+        records.clear_objection_mark(case.record, actor, case)
+
+
+def _effect_correct_record(case, action, actor):
+    records.correct_record(case.record, action.corrections, actor, case, action.reason)
+
+
+def _effect_revoke_record(case, action, actor):
+    records.revoke_record(case.record, actor, case, action.reason)
+
+
+def _effect_repair_record(case, action, actor):
+    records.repair_record(case.record, actor, case, action.reason)
+
+
+def _effect_republish_record(case, action, actor):
+    records.republish_record(case.record, actor, case, action.reason)
+
+
+def _effect_assign_department(case, action, actor):
+    case.department_id = case.record.department_id
+    notices.enqueue(
+        f"referral:{case.id}:{case.version}", "case_referred",
+        {"case": case.number, "trigger": action.trigger}, department_id=case.department_id,
+    )
+
+
+def _effect_assign_handler(case, action, actor):
+    if action.assignee_id:
+        assignee = db.session.get(User, action.assignee_id)
+        if assignee is None or assignee.role not in (Role.OFFICER, Role.SUPERVISOR) or not assignee.is_active:
+            raise InvalidInput(_l("Choose an active case officer."))
+        case.assignee_id = assignee.id
+    elif action.department_id or case.department_id:
+        case.department_id = action.department_id or case.department_id
+        case.assignee_id = None
+    else:
+        raise InvalidInput(_l("Choose an officer or a department to handle the complaint."))
+
+
+def _effect_claim(case, action, actor):
+    case.assignee_id = actor.id
+
+
+def _effect_reassign(case, action, actor):
+    assignee = db.session.get(User, action.assignee_id) if action.assignee_id else None
+    if assignee is None or assignee.role not in (Role.OFFICER, Role.SUPERVISOR) or not assignee.is_active:
+        raise InvalidInput(_l("Choose an active case officer."))
+    case.assignee_id = assignee.id
+    notices.enqueue(
+        f"assigned:{case.id}:v{case.version}", "case_assigned", {"case": case.number}, user_id=assignee.id,
+    )
+
+
+def _effect_extend_overall(case, action, actor):
+    extend_timer(case, "overall")
+
+
+EFFECTS = {
+    "mark_under_objection": _effect_mark_under_objection,
+    "clear_objection_mark": _effect_clear_objection_mark,
+    "correct_record": _effect_correct_record,
+    "revoke_record": _effect_revoke_record,
+    "repair_record": _effect_repair_record,
+    "republish_record": _effect_republish_record,
+    "assign_department": _effect_assign_department,
+    "assign_handler": _effect_assign_handler,
+    "extend_overall": _effect_extend_overall,
+    "claim": _effect_claim,
+    "reassign": _effect_reassign,
+}
+
+
+def notify_transition(case: Case, taken: Transition, actor: User | None) -> None:
+    """Tell the applicant whenever someone else moved the case (not who handles it)."""
+    if taken.bookkeeping or (actor is not None and actor.id == case.applicant_id):
+        return
+    notices.enqueue(
+        f"case:{case.id}:v{case.version}:{taken.trigger}", "case_changed",
+        {"case": case.number, "trigger": taken.trigger, "state": case.state},
+        user_id=case.applicant_id,
+    )

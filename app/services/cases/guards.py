@@ -1,0 +1,150 @@
+"""Guards of the case workflows, evaluated on real data, and the repair eligibility rules.
+
+Each guard returns None when it holds, else a reason code (``refusals.REFUSALS``).
+"""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app import clock
+from app.extensions import db
+from app.models import Attachment, Case, CaseEvent, CreditRecord, Timer, User
+from app.models.enums import IN_PUBLICITY, AttachmentPurpose, CaseKind, Role, TimerStatus
+from app.services.calendar import end_of_period
+from app.services.policy import get_policy
+from workflows import CASE_WORKFLOWS
+
+OPEN_DONE = {name: {s.name for s in w.states if s.done} for name, w in CASE_WORKFLOWS.items()}
+
+def guard_check(case: Case, actor: User | None):
+    def check(name: str) -> str | None:
+        return GUARDS[name](case, actor)
+
+    return check
+
+
+def _guard_record_in_publicity(case, actor):
+    return None if case.record and case.record.state in IN_PUBLICITY else "record_not_in_publicity"
+
+
+def _guard_is_case_department(case, actor):
+    ok = actor is not None and actor.department_id is not None and actor.department_id == case.department_id
+    return None if ok else "not_case_department"
+
+
+def _guard_is_applicant(case, actor):
+    ok = actor is not None and actor.role == Role.APPLICANT and actor.subject_id == case.subject_id
+    return None if ok else "not_applicant"
+
+
+def _guard_is_handler(case, actor):
+    if actor is None:
+        return "not_handler"
+    if actor.role == Role.SUPERVISOR or actor.id == case.assignee_id:
+        return None
+    if actor.role == Role.DEPARTMENT and case.assignee_id is None and actor.department_id == case.department_id:
+        return None
+    return "not_handler"
+
+
+def _has_event(case, trigger) -> bool:
+    return bool(
+        db.session.scalar(
+            select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.trigger == trigger)
+        )
+    )
+
+
+def _guard_unassigned(case, actor):
+    return None if case.assignee_id is None else "already_assigned"
+
+
+def _guard_not_reopened_before(case, actor):
+    return "already_reopened" if _has_event(case, "reopen") else None
+
+
+def _guard_not_extended_before(case, actor):
+    return "already_extended" if _has_event(case, "extend") else None
+
+
+def _guard_repair_eligible(case, actor):
+    purposes = set(
+        db.session.scalars(select(Attachment.purpose).where(Attachment.case_id == case.id))
+    )
+    problems = repair_eligibility(case.record, purposes, ignore_case_id=case.id)
+    return problems[0] if problems else None
+
+
+def _clock_open(name: str, refusal: str):
+    def guard(case, actor):
+        due = db.session.scalar(
+            select(Timer.due_at).where(Timer.case_id == case.id, Timer.clock == name, Timer.status == TimerStatus.RUNNING)
+        )
+        return None if due is not None and clock.now() <= due else refusal
+
+    return guard
+
+
+def _guard_department_opinion_if_required(case, actor):
+    required = get_policy(case.policy_version).body.get("repair", {}).get("department_opinion_required", [])
+    if case.record.category in required and not _has_event(case, "give_opinion"):
+        return "department_opinion_missing"
+    return None
+
+
+GUARDS = {
+    "unassigned": _guard_unassigned,
+    "supplement_window_open": _clock_open("supplement", "supplement_window_passed"),
+    "reopen_window_open": _clock_open("reopen_window", "reopen_window_passed"),
+    "department_opinion_if_required": _guard_department_opinion_if_required,
+    "record_in_publicity": _guard_record_in_publicity,
+    "is_case_department": _guard_is_case_department,
+    "is_applicant": _guard_is_applicant,
+    "is_handler": _guard_is_handler,
+    "not_reopened_before": _guard_not_reopened_before,
+    "not_extended_before": _guard_not_extended_before,
+    "repair_eligible": _guard_repair_eligible,
+}
+
+
+def repair_eligibility(record: CreditRecord, purposes: set[str], ignore_case_id: int | None = None) -> list[str]:
+    """Every reason why this record cannot be repaired now (empty when it can).
+
+    Rules of DESIGN section 9: the shortest publicity period has passed, the class is
+    repairable, no sanction that is never repairable early, obligation proof and credit
+    commitment attached, no repair of the same record revoked for false material within the
+    bar period, no other repair of it under way.
+    """
+    policy = get_policy(record.policy_version).body
+    today = clock.today()
+    problems = []
+    if record.state not in IN_PUBLICITY:
+        problems.append("record_not_in_publicity")
+    if today <= record.shortest_publicity_end:
+        problems.append("shortest_publicity_not_over")
+    if not policy["record_classes"][record.severity]["repairable"]:
+        problems.append("class_not_repairable")
+    if set(record.sanction_kinds or ()) & set(policy.get("never_repairable_sanctions", ())):
+        problems.append("sanction_not_repairable")
+    if AttachmentPurpose.OBLIGATION_PROOF not in purposes:
+        problems.append("obligation_proof_missing")
+    if AttachmentPurpose.CREDIT_COMMITMENT not in purposes:
+        problems.append("commitment_missing")
+    bar = policy.get("repair", {}).get("bar_after_fraud", "1y")
+    revoked = db.session.scalars(
+        select(Case.closed_at).where(
+            Case.record_id == record.id, Case.kind == CaseKind.REPAIR, Case.state == "revoked"
+        )
+    ).all()
+    if any(end_of_period(clock.local(at).date(), bar) >= today for at in revoked if at):
+        problems.append("barred_after_fraud")
+    open_repairs = select(func.count()).select_from(Case).where(
+        Case.record_id == record.id,
+        Case.kind == CaseKind.REPAIR,
+        Case.state.not_in(OPEN_DONE[CaseKind.REPAIR]),
+    )
+    if ignore_case_id is not None:
+        open_repairs = open_repairs.where(Case.id != ignore_case_id)
+    if db.session.scalar(open_repairs):
+        problems.append("repair_already_open")
+    return problems

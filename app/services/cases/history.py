@@ -1,0 +1,59 @@
+"""A case's history: its append-only events and the files attached along the way.
+
+Steps inside the caller's transaction: they add rows and never commit.
+"""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app import clock
+from app.extensions import db
+from app.models import Attachment, Case, CaseEvent, User
+from app.services.cases import files
+
+
+def attach(case: Case, user: User, upload: files.Upload, content_type: str) -> Attachment:
+    attachment = Attachment(
+        case_id=case.id,
+        uploaded_by_id=user.id,
+        purpose=upload.purpose,
+        filename=files.safe_filename(upload.filename),
+        content_type=content_type,
+        size_bytes=len(upload.data),
+        sha256=files.store(upload.data),
+    )
+    db.session.add(attachment)
+    return attachment
+
+
+def event_data(action: Action) -> dict | None:
+    data = {}
+    if action.assignee_id:
+        data["assignee_id"] = action.assignee_id
+    elif action.trigger == "claim":
+        data["assignee_id"] = None  # the actor
+    if action.department_id:
+        data["department_id"] = action.department_id
+    if action.corrections:
+        data["corrections"] = action.corrections
+    if action.verification:
+        data["verification"] = action.verification
+    if action.uploads:
+        data["files"] = [files.safe_filename(u.filename) for u in action.uploads]
+    return data or None
+
+
+def append_event(case, actor, trigger, from_state, to_state, reason, data) -> CaseEvent:
+    seq = (db.session.scalar(select(func.max(CaseEvent.seq)).where(CaseEvent.case_id == case.id)) or 0) + 1
+    event = CaseEvent(
+        case_id=case.id, seq=seq, at=clock.now(), actor_id=actor.id if actor else None,
+        trigger=trigger, from_state=from_state, to_state=to_state,
+        reason=(reason or "").strip() or None, data=data,
+    )
+    db.session.add(event)
+    return event
+
+
+
+def list_events(case: Case) -> list[CaseEvent]:
+    return list(db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)))

@@ -1,0 +1,169 @@
+"""Open cases for officers: counts, filters, keyset pages, bulk actions.
+
+Keyset pagination, no OFFSET: page 1,000 costs what page 1 does.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy.orm import joinedload
+
+from app import clock
+from app.errors import DomainError
+from app.extensions import db
+from app.models import Case, User
+from app.services.calendar import get_working_calendar
+from app.services.cases.guards import OPEN_DONE
+from app.services.cases.transitions import Action, transition_case
+from app.services.policy import get_policy_in_force
+
+
+def open_filter():
+    """Cases still being worked: not in a state its workflow marks done."""
+    return or_(*[and_(Case.kind == kind, Case.state.not_in(done)) for kind, done in OPEN_DONE.items()])
+
+
+def list_open_cases(limit: int = 50, department_id: int | None = None, state: str | None = None) -> list[Case]:
+    """Open cases, earliest deadline first (cases without a deadline last)."""
+    stmt = (
+        select(Case)
+        .where(open_filter())
+        .options(joinedload(Case.subject), joinedload(Case.assignee))
+        .order_by(Case.due_at.is_(None), Case.due_at, Case.id)
+        .limit(limit)
+    )
+    if department_id is not None:
+        stmt = stmt.where(Case.department_id == department_id)
+    if state is not None:
+        stmt = stmt.where(Case.state == state)
+    return list(db.session.scalars(stmt))
+
+
+def count_open_cases(overdue_before=None, due_between=None) -> dict[tuple[str, str], int]:
+    """Open cases per (kind, state); with ``overdue_before``, only those past their deadline;
+    with ``due_between`` (start, end), only those due in that span."""
+    stmt = select(Case.kind, Case.state, func.count()).where(open_filter())
+    if overdue_before is not None:
+        stmt = stmt.where(Case.due_at < overdue_before)
+    if due_between is not None:
+        stmt = stmt.where(Case.due_at >= due_between[0], Case.due_at <= due_between[1])
+    stmt = stmt.group_by(Case.kind, Case.state)
+    return {(kind, state): n for kind, state, n in db.session.execute(stmt)}
+
+
+
+
+def due_soon_horizon():
+    """Deadlines up to the end of the next working day count as due soon (policy: 1 wd)."""
+    lead = int(get_policy_in_force().body.get("reminders", {}).get("due_soon_before", {}).get("wd", 1))
+    return clock.end_of_day(get_working_calendar().add_working_days(clock.today(), lead))
+
+
+# ---------------------------------------------------------------------------------------
+# Officer queues: filters and keyset pagination (no OFFSET: page 1,000 costs what page 1 does).
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class QueueFilter:
+    kind: str | None = None
+    state: str | None = None
+    department_id: int | None = None
+    assignee: str | None = None  # "me", "none" or a user id
+    overdue: bool = False
+    submitted_from: date | None = None
+    submitted_to: date | None = None
+
+
+@dataclass(frozen=True)
+class QueueCursor:
+    """The last row of a page: (has no deadline, deadline, id), the queue's sort key."""
+
+    no_deadline: bool
+    due_at: datetime | None
+    case_id: int
+
+    def encode(self) -> str:
+        due = self.due_at.isoformat() if self.due_at else "-"
+        return f"{int(self.no_deadline)}~{due}~{self.case_id}"
+
+    @classmethod
+    def decode(cls, text: str) -> QueueCursor:
+        """Raises ValueError on anything that is not a cursor this code wrote."""
+        flag, due, case_id = text.split("~")
+        if flag not in ("0", "1"):
+            raise ValueError("bad cursor")
+        return cls(flag == "1", None if due == "-" else datetime.fromisoformat(due), int(case_id))
+
+
+def list_queue(user: User, filters: QueueFilter, after: QueueCursor | None = None, limit: int = 50):
+    """Open cases, earliest deadline first (those without one last), filtered; returns
+    (cases, cursor of the next page).
+
+    Keyset pages on the index (due_at, id): a row comparison walks the index from the
+    cursor, so a page deep in a million cases costs what the first one does. Rows without a
+    deadline come after all the others, read by a second query when the first runs out.
+    """
+    base = select(Case).where(open_filter()).options(
+        joinedload(Case.subject), joinedload(Case.assignee), joinedload(Case.department)
+    )
+    if filters.kind:
+        base = base.where(Case.kind == filters.kind)
+    if filters.state:
+        base = base.where(Case.state == filters.state)
+    if filters.department_id:
+        base = base.where(Case.department_id == filters.department_id)
+    if filters.assignee == "me":
+        base = base.where(Case.assignee_id == user.id)
+    elif filters.assignee == "none":
+        base = base.where(Case.assignee_id.is_(None))
+    elif filters.assignee and filters.assignee.isdigit():
+        base = base.where(Case.assignee_id == int(filters.assignee))
+    if filters.overdue:
+        base = base.where(Case.due_at < clock.now())
+    if filters.submitted_from:
+        base = base.where(Case.submitted_at >= clock.start_of_day(filters.submitted_from))
+    if filters.submitted_to:
+        base = base.where(Case.submitted_at < clock.start_of_day(filters.submitted_to + timedelta(days=1)))
+
+    rows: list[Case] = []
+    if after is None or not after.no_deadline:
+        with_deadline = base.where(Case.due_at.is_not(None))
+        if after is not None:
+            with_deadline = with_deadline.where(tuple_(Case.due_at, Case.id) > tuple_(after.due_at, after.case_id))
+        rows = list(db.session.scalars(with_deadline.order_by(Case.due_at, Case.id).limit(limit + 1)))
+    if len(rows) <= limit:
+        without = base.where(Case.due_at.is_(None))
+        if after is not None and after.no_deadline:
+            without = without.where(Case.id > after.case_id)
+        rows += list(db.session.scalars(without.order_by(Case.id).limit(limit + 1 - len(rows))))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = QueueCursor(last.due_at is None, last.due_at, last.id)
+    return rows, next_cursor
+
+
+@dataclass
+class BulkResult:
+    done: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (case number, why)
+
+
+def apply_to_many(user: User, trigger: str, versions: dict[int, int], assignee_id: int | None = None,
+                  reason: str | None = None) -> BulkResult:
+    """The same action on many cases, each through its workflow, each its own transaction."""
+    result = BulkResult()
+    for case_id, version in versions.items():
+        number = db.session.scalar(select(Case.number).where(Case.id == case_id)) or f"#{case_id}"
+        try:
+            transition_case(case_id, Action(trigger, version, reason, assignee_id=assignee_id), user)
+        except DomainError as error:
+            db.session.rollback()
+            result.refused.append((number, str(error)))
+        else:
+            result.done.append(number)
+    return result

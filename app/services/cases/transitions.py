@@ -1,0 +1,133 @@
+"""Cases change state here and nowhere else.
+
+The service loads the case, checks the version the user saw, asks the workflow whether the
+trigger is allowed (role, state, guards evaluated on real data), then applies the transition,
+its effects, the SLA timers, one audit event and the notices, and commits once. A refused
+trigger changes nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app import clock
+from app.errors import Conflict, InvalidInput, NotFound
+from app.extensions import db
+from app.models import Case, User
+from app.models.enums import CaseKind
+from app.services.cases import files
+from app.services.cases.access import can_view
+from app.services.cases.effects import EFFECTS, notify_transition
+from app.services.cases.guards import guard_check
+from app.services.cases.history import append_event, attach, event_data
+from app.services.cases.refusals import REFUSALS, reason_text
+from app.services.sla.timers import sync_timers
+from workflows import CASE_WORKFLOWS, SYSTEM, Transition, TransitionRefused
+
+
+@dataclass
+class Action:
+    """What a user asks for: a trigger, on the version of the case they saw, with a reason."""
+
+    trigger: str
+    expected_version: int | None
+    reason: str | None = None
+    assignee_id: int | None = None  # complaint assignment
+    department_id: int | None = None
+    corrections: dict[str, str] = field(default_factory=dict)  # objection "corrected" outcome
+    uploads: list[files.Upload] = field(default_factory=list)
+    verification: str | None = None  # the department's finding when it replies to a referral
+
+
+# What a department may find when it verifies a record under objection.
+VERIFICATION_RESULTS = ("correct", "corrected", "revoke")
+
+
+def actor_role(user: User | None) -> str:
+    return SYSTEM if user is None else user.role
+
+
+def transition_case(case_id: int, action: Action, actor: User | None) -> Case:
+    """Fire one trigger on one case, or refuse it and change nothing.
+
+    ``actor`` None is the system (scheduled jobs). Raises Conflict when the case changed
+    since the user saw it or the workflow refuses, InvalidInput when a reason is missing.
+    A write that loses a race (the version moved under it, or SQLite refuses a write on a
+    stale snapshot) is rolled back and reported as the same Conflict.
+    """
+    try:
+        return _transition_case(case_id, action, actor)
+    except (StaleDataError, OperationalError) as error:
+        db.session.rollback()
+        if isinstance(error, OperationalError) and "locked" not in str(error).lower():
+            raise
+        raise Conflict(REFUSALS["stale"]) from None
+
+
+def _transition_case(case_id: int, action: Action, actor: User | None) -> Case:
+    case = lock_case(case_id)
+    if actor is not None and not can_view(actor, case):
+        raise NotFound()
+    apply_transition(case, action, actor)
+    db.session.commit()
+    return case
+
+
+def apply_transition(case: Case, action: Action, actor: User | None) -> Case:
+    """The transition itself, inside the caller's transaction (no commit): for jobs that
+    change cases as part of a larger use case, such as retiring their records."""
+    if action.expected_version is not None and action.expected_version != case.version:
+        raise Conflict(REFUSALS["stale"])
+    workflow = CASE_WORKFLOWS[case.kind]
+    spec = workflow.find(case.state, action.trigger)
+    if spec is not None and spec.reason_required and not (action.reason or "").strip():
+        raise InvalidInput(REFUSALS["reason_required"])
+    if case.kind == CaseKind.OBJECTION and action.trigger == "reply" and action.verification not in VERIFICATION_RESULTS:
+        raise InvalidInput(_l("Say what the verification found: the record is correct, needs correcting, or must be revoked."))
+    try:
+        taken = workflow.fire(case.state, action.trigger, actor_role(actor), guard_check(case, actor))
+    except TransitionRefused as refused:
+        raise Conflict(reason_text(refused.reason)) from None
+    content_types = [files.check_upload(u) for u in action.uploads]
+
+    from_state = case.state
+    to_state = taken.dest
+    case.version += 1
+    case.state = to_state
+    for effect in taken.effects:
+        EFFECTS[effect](case, action, actor)
+    for upload, content_type in zip(action.uploads, content_types, strict=True):
+        attach(case, actor, upload, content_type)
+    if taken.trigger.startswith("decide_"):
+        case.outcome = taken.trigger.removeprefix("decide_")
+        case.outcome_reason = action.reason
+    if workflow.state(to_state).done and case.closed_at is None:
+        case.closed_at = clock.now()
+    elif not workflow.state(to_state).done:
+        case.closed_at = None
+    append_event(case, actor, taken.trigger, from_state, to_state, action.reason, event_data(action))
+    if to_state != from_state:
+        sync_timers(case, to_state)
+    notify_transition(case, taken, actor)
+    return case
+
+
+def lock_case(case_id: int) -> Case:
+    """Load a case for change, row-locked on PostgreSQL (a no-op on SQLite, which locks files)."""
+    case = db.session.scalar(
+        select(Case).where(Case.id == case_id).with_for_update().execution_options(populate_existing=True)
+    )
+    if case is None:
+        raise NotFound()
+    return case
+
+
+def available_actions(case: Case, user: User) -> list[Transition]:
+    """The transitions this user may take on this case now: the buttons to show."""
+    if not can_view(user, case):
+        return []
+    return CASE_WORKFLOWS[case.kind].available(case.state, user.role, guard_check(case, user))

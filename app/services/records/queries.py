@@ -1,0 +1,81 @@
+"""Look-ups of credit records: a subject's, a department's, the public query, counts."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import case as when
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from app import clock
+from app.extensions import db
+from app.models import CreditRecord, Department, Subject
+
+
+def list_records_of_subject(subject_id: int) -> list[CreditRecord]:
+    """Every record about one subject, newest decision first (the subject's right to know)."""
+    stmt = (
+        select(CreditRecord)
+        .where(CreditRecord.subject_id == subject_id)
+        .options(joinedload(CreditRecord.department))
+        .order_by(CreditRecord.decision_date.desc(), CreditRecord.id.desc())
+    )
+    return list(db.session.scalars(stmt))
+
+
+def list_records_of_department(department_id: int, limit: int = 50) -> list[CreditRecord]:
+    stmt = (
+        select(CreditRecord)
+        .where(CreditRecord.department_id == department_id)
+        .options(joinedload(CreditRecord.subject))
+        .order_by(CreditRecord.decision_date.desc(), CreditRecord.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def count_records_by_state(department_id: int | None = None) -> dict[str, int]:
+    stmt = select(CreditRecord.state, func.count()).group_by(CreditRecord.state)
+    if department_id is not None:
+        stmt = stmt.where(CreditRecord.department_id == department_id)
+    return dict(db.session.execute(stmt).all())
+
+
+
+def find_public_records(identifier: str) -> tuple[object | None, list[CreditRecord]]:
+    """The public query: the subject and its records in publicity today, and nothing else.
+
+    Withheld records (minors, minor offences not published), records before their publicity
+    starts or after it ends, and repaired, revoked, retired or purged ones are never shown.
+    """
+    subject = db.session.scalar(select(Subject).where(Subject.identifier == identifier))
+    if subject is None:
+        return None, []
+    today = clock.today()
+    records = db.session.scalars(
+        select(CreditRecord)
+        .where(
+            CreditRecord.subject_id == subject.id,
+            CreditRecord.is_public.is_(True),
+            CreditRecord.state.in_(("published", "corrected")),
+            CreditRecord.publicity_start <= today,
+            CreditRecord.publicity_end >= today,
+        )
+        .options(joinedload(CreditRecord.department))
+        .order_by(CreditRecord.decision_date.desc(), CreditRecord.id.desc())
+    ).all()
+    return subject, list(records)
+
+
+
+def count_late_publications(days: int = 90) -> list[tuple[str, int, int]]:
+    """Per department: records provided in the last ``days`` days, and how many of them late."""
+    since = clock.now() - timedelta(days=days)
+    rows = db.session.execute(
+        select(Department.name, func.count(), func.sum(when((CreditRecord.published_late.is_(True), 1), else_=0)))
+        .join(CreditRecord, CreditRecord.department_id == Department.id)
+        .where(CreditRecord.published_at >= since)
+        .group_by(Department.name)
+        .order_by(Department.name)
+    ).all()
+    return [(name, total, int(late or 0)) for name, total, late in rows]
