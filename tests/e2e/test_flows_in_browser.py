@@ -4,7 +4,6 @@ artefacts).
 """
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 from datetime import date
@@ -92,7 +91,7 @@ def test_objection_end_to_end(committed_app, live_server, browser, tmp_path):
     with committed_app.app_context():
         department = make_department(name="上海市测试监督管理局")
         subject = make_subject(name="上海浏览器测试有限公司")
-        applicant = make_user(Role.APPLICANT, subject=subject, username="subject1", display_name="申请人甲")
+        make_user(Role.APPLICANT, subject=subject, username="subject1", display_name="申请人甲")
         make_user(Role.OFFICER, username="officer1", display_name="受理专员乙")
         make_user(Role.DEPARTMENT, department=department, username="dept1", display_name="部门用户丙")
         record = make_record(subject=subject, department=department, decision_date=date(2026, 6, 1),

@@ -6,10 +6,10 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from app import clock
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Case, CaseEvent, Notification, RecordEvent, Timer
 from app.models.enums import CaseKind, RecordClass, RecordState, Role, TimerStatus
-from app import clock
 from app.services.cases import available_actions, repair_eligibility
 from tests.factories import act, make_department, make_record, make_subject, make_user, repair_uploads, submit
 from workflows import CASE_WORKFLOWS
@@ -289,9 +289,13 @@ def test_replay_rebuilds_every_cases_state_from_its_events(db, people):
     p = people
     record = make_record(subject=p["subject"], department=p["department"], decision_date=date(2025, 1, 1))
     a = submit(p["applicant"], CaseKind.OBJECTION, record)
-    act(a, "accept", p["officer"]); act(a, "refer", p["officer"]); act(a, "withdraw", p["applicant"])
+    act(a, "accept", p["officer"])
+    act(a, "refer", p["officer"])
+    act(a, "withdraw", p["applicant"])
     b = submit(p["applicant"], CaseKind.REPAIR, record, repair_uploads())
-    act(b, "request_supplement", p["officer"]); act(b, "supplement", p["applicant"], None); act(b, "accept", p["officer"])
+    act(b, "request_supplement", p["officer"])
+    act(b, "supplement", p["applicant"], None)
+    act(b, "accept", p["officer"])
     c = submit(p["applicant"], CaseKind.COMPLAINT, record)
     act(c, "not_accept", p["officer"], "超出受理范围")
     for case in db.session.scalars(select(Case)):

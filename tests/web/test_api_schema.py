@@ -13,13 +13,14 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from app.models.enums import Role
+from app.services.accounts.api_keys import create_key
+from tests.factories import make_department, make_record, make_user
+
 # What the API promises: no server error, and every answer as its document says. (Requests
 # that fit the schema may still be refused for their content, e.g. a wrong check character.)
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance, status_code_conformance]
 
-from app.models.enums import Role
-from app.services.accounts.api_keys import create_key
-from tests.factories import make_department, make_record, make_user
 
 
 @pytest.mark.slow

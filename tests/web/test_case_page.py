@@ -97,7 +97,8 @@ def test_a_missing_reason_is_refused_with_422_and_the_page_again(client, db):
 def test_a_file_that_is_not_a_pdf_or_image_is_refused(client, db):
     s = _setup(db)
     case = s["case"]
-    act(case, "accept", s["officer"]); act(case, "refer", s["officer"])
+    act(case, "accept", s["officer"])
+    act(case, "refer", s["officer"])
     sign_in(client, s["dept_user"].username)
     response = _act(client, case, "reply", case.version, reason="答复", verification="correct",
                     files=(BytesIO(b"MZ\x90\x00 not really a pdf"), "reply.pdf"))

@@ -1,59 +1,15 @@
-"""Calendar periods under the Civil Code (民法典 art. 201-202).
-
-The start day is not counted; a period of N months or years ends on the corresponding day
-of the last month, or on that month's last day where it has no such day. So 2025-01-31 plus
-one month ends on 2025-02-28 and 2024-02-29 plus one year on 2025-02-28.
-"""
+"""Working days (工作日): the holiday data's China calendar overlaid by admin overrides (DESIGN section 4)."""
 from __future__ import annotations
 
-import re
-from datetime import date, timedelta
-
-from dateutil.relativedelta import relativedelta
-
-PERIOD_PATTERN = re.compile(r"^\s*(\d{1,4})\s*([dmy])\s*$")
-
-
-class InvalidPeriod(ValueError):
-    pass
-
-
-def parse_period(spec: str) -> tuple[int, str]:
-    """Read "3m", "1y", "20d" into (3, "m") and so on."""
-    match = PERIOD_PATTERN.match(spec or "")
-    if not match:
-        raise InvalidPeriod(f"not a period: {spec!r}; use a number and d, m or y, e.g. 3m")
-    return int(match.group(1)), match.group(2)
-
-
-def add_period(start: date, length: int, unit: str) -> date:
-    """The last day of a period of ``length`` units starting the day after ``start``."""
-    if unit == "d":
-        return start + timedelta(days=length)
-    if unit == "m":
-        return start + relativedelta(months=length)  # clamps to the month's last day
-    if unit == "y":
-        return start + relativedelta(years=length)
-    raise InvalidPeriod(f"unknown unit {unit!r}")
-
-
-def end_of_period(start: date, spec: str) -> date:
-    return add_period(start, *parse_period(spec))
-
-
-# ---------------------------------------------------------------------------------------
-# Working days (工作日)
-# ---------------------------------------------------------------------------------------
-
-import bisect  # noqa: E402  (kept beside the code that uses it)
+import bisect
 import csv
 import io
-import logging  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from datetime import timedelta
-from functools import lru_cache  # noqa: E402
+import logging
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import lru_cache
 
-import holidays as holiday_data  # noqa: E402
+import holidays as holiday_data
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 

@@ -4,12 +4,17 @@ Steps inside the caller's transaction: they add rows and never commit.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import func, select
 
 from app import clock
 from app.extensions import db
 from app.models import Attachment, Case, CaseEvent, User
 from app.services.cases import files
+
+if TYPE_CHECKING:  # transitions imports this module: the name is for the annotation only
+    from app.services.cases.transitions import Action
 
 
 def attach(case: Case, user: User, upload: files.Upload, content_type: str) -> Attachment:
