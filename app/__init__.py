@@ -2,14 +2,25 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
-from flask import Flask, g, request, session
+from flask import Flask, abort, request
+from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter
 
+from app import clock
+from app.cli import register_cli
 from app.extensions import babel, csrf, db, login_manager, migrate
+from app.logging_setup import install_scrubber
+from app.services.accounts import get_active_user
+from app.web import admin, api, auth, cases, dept, desk, filters, portal, public
+from app.web.access import enforce_access_rules
+from app.web.errors import register_error_handlers
+from app.web.i18n import select_locale
 from config import BASE_DIR, load_config
 
 
@@ -33,9 +44,6 @@ def create_app(config: dict | str | None = None) -> Flask:
     _register_blueprints(app)
     _register_template_helpers(app)
 
-    from app.cli import register_cli
-    from app.web.errors import register_error_handlers
-
     register_error_handlers(app)
     register_cli(app)
     return app
@@ -49,14 +57,10 @@ def _prepare_instance(app: Flask) -> None:
 
 
 def _init_logging(app: Flask) -> None:
-    from app.logging_setup import install_scrubber
-
     install_scrubber()
 
 
 def _init_extensions(app: Flask) -> None:
-    from app.web.i18n import select_locale
-
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     csrf.init_app(app)
@@ -68,8 +72,6 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from app.services.accounts import get_active_user
-
         return get_active_user(user_id)
 
 
@@ -80,8 +82,6 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
     pysqlite starts transactions lazily and never for SELECT, which breaks SAVEPOINT and
     row-locking assumptions; we take over and emit BEGIN ourselves (see ``_sqlite_begin``).
     """
-    import sqlite3
-
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     dbapi_connection.isolation_level = None
@@ -103,8 +103,6 @@ def _sqlite_begin(conn):
 
 
 def _register_blueprints(app: Flask) -> None:
-    from werkzeug.routing import IntegerConverter
-
     class IdConverter(IntegerConverter):
         """Row ids as the database holds them (4-byte integers): anything else is a 404."""
 
@@ -112,10 +110,6 @@ def _register_blueprints(app: Flask) -> None:
             super().__init__(url_map, min=1, max=2**31 - 1)
 
     app.url_map.converters["id"] = IdConverter
-
-    from app.web import admin, api, auth, cases, dept, desk, portal, public
-    from app.web.access import enforce_access_rules
-
     for module in (public, auth, portal, desk, dept, admin, api, cases):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # the API authenticates every call with a key, not a cookie
@@ -140,8 +134,6 @@ def _register_blueprints(app: Flask) -> None:
 def refuse_nul_characters():
     """NUL is in no name, number or statement, and PostgreSQL text refuses it: a 400 at the
     door, instead of a 500 deep inside. Uploaded files (binary) are not text and not checked."""
-    from flask import abort
-
     texts = [v for _, values in request.args.lists() for v in values]
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         texts += [v for _, values in request.form.lists() for v in values]
@@ -154,16 +146,10 @@ def refuse_nul_characters():
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from app.web import filters
-
     filters.register(app)
 
     @app.context_processor
     def inject_globals():
-        from flask_babel import get_locale
-
-        from app import clock
-
         locale = get_locale()
         return {
             "current_locale": "zh_CN" if locale is None or locale.language == "zh" else "en",

@@ -7,20 +7,16 @@ from pathlib import Path
 
 import click
 from flask import Flask
-from sqlalchemy import select
 
 from app import clock
-from app.errors import NotFound
-from app.extensions import db
+from app.errors import DomainError, NotFound
 from app.jobs import run_scheduler
-from app.models import Department
+from app.models.enums import Role
 from app.services import calendar
-from app.services.accounts.api_keys import create_key, revoke_key
-from app.services.admin import demo
-from app.services.admin.jobs import expire_job, job_health, run_job, sla_job
-from app.services.notices.dispatch import dispatch_pending, retry_notices
-from app.services.records import expiry
-from app.services.records.imports import import_records
+from app.services.accounts import create_key, find_department_by_code, get_user_by_username, revoke_key
+from app.services.admin import DEMO_ACCOUNTS, expire_job, has_data, job_health, run_job, seed_demo, sla_job
+from app.services.notices import dispatch_pending, retry_notices
+from app.services.records import import_records, list_due_records
 
 
 def _day(value: str) -> date:
@@ -37,15 +33,15 @@ def register_cli(app: Flask) -> None:
     @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when data is already there.")
     def seed_demo_command(if_empty: bool) -> None:
         """Load the demo data set: departments, subjects, 1,000 records, cases, one account per role."""
-        if demo.has_data():
+        if has_data():
             if if_empty:
                 click.echo("demo data: database already holds data, nothing loaded")
                 return
             raise click.ClickException("the database already holds data; demo data goes into an empty one")
-        counts = demo.seed_demo()
+        counts = seed_demo()
         click.echo("demo data loaded: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
         click.echo("demo accounts (user name / password):")
-        for account in demo.DEMO_ACCOUNTS:
+        for account in DEMO_ACCOUNTS:
             click.echo(f"  {account.role:<11} {account.username:<11} {account.password}")
 
     @app.cli.group("calendar")
@@ -75,13 +71,21 @@ def register_cli(app: Flask) -> None:
 
     @calendar_group.command("import")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    def import_command(path: Path) -> None:
-        """Load calendar overrides from a CSV file of date,kind[,note] lines (kind: holiday or workday)."""
+    @click.option("--by", "username", help="The admin this import is audited as (without it, as the system).")
+    def import_command(path: Path, username: str | None) -> None:
+        """Load calendar overrides from a CSV file of date,kind[,note] lines (kind: holiday or workday),
+        with the rules of the admin console's import: all lines, or none."""
+        actor = None
+        if username is not None:
+            actor = get_user_by_username(username)
+            if actor is None or not actor.is_active or actor.role != Role.ADMIN:
+                raise click.ClickException(f"no active admin with the user name {username!r}")
+        with path.open("rb") as file:
+            data = file.read(calendar.MAX_SCHEDULE_BYTES + 1)  # more is refused: no schedule is that long
         try:
-            text = path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            raise click.ClickException(f"{path} is not UTF-8 text") from None
-        report = calendar.import_overrides(text)
+            report = calendar.import_schedule(actor, data)
+        except DomainError as error:
+            raise click.ClickException(f"{path}: {error}") from None
         if report.errors:
             for error in report.errors:
                 click.echo(error, err=True)
@@ -135,7 +139,7 @@ def register_job_cli(app: Flask) -> None:
         """Retire every record whose publicity has ended; the last line says how many."""
         with _as_of(_instant(at)):
             if dry_run:
-                due = expiry.list_due_records()
+                due = list_due_records()
                 for record in due:
                     click.echo(f"{record.id}\t{record.department.code}\t{record.decision_number}\t{record.publicity_end}")
                 click.echo(f"would retire {len(due)}")
@@ -212,8 +216,7 @@ def register_job_cli(app: Flask) -> None:
     @click.option("--department", "code", required=True, help="The providing department's code.")
     def import_command(path: Path, code: str) -> None:
         """Import records from CSV (UTF-8) or XLSX: the whole file, or nothing and a report."""
-
-        department = db.session.scalar(select(Department).where(Department.code == code))
+        department = find_department_by_code(code)
         if department is None:
             raise click.ClickException(f"no department with the code {code!r}")
         report = import_records(path, department)
@@ -233,8 +236,7 @@ def register_job_cli(app: Flask) -> None:
     @click.option("--name", default="key")
     def apikey_create(code: str, name: str) -> None:
         """Create a key; it is shown this once and stored hashed."""
-
-        department = db.session.scalar(select(Department).where(Department.code == code))
+        department = find_department_by_code(code)
         if department is None:
             raise click.ClickException(f"no department with the code {code!r}")
         key, token = create_key(department, name)

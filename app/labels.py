@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from workflows import ALL_WORKFLOWS, CASE_WORKFLOWS, RECORD
+
 LABELS = {
     "role": {
         "applicant": _l("Applicant"),
@@ -26,98 +28,7 @@ LABELS = {
         "general": _l("General"),
         "serious": _l("Serious"),
     },
-    "record_state": {
-        "published": _l("In publicity"),
-        "corrected": _l("In publicity (corrected)"),
-        "repaired": _l("Repaired"),
-        "revoked": _l("Revoked"),
-        "retired": _l("Publicity ended"),
-        "purged": _l("Purged"),
-    },
-    "case_kind": {
-        "objection": _l("Objection"),
-        "complaint": _l("Complaint"),
-        "repair": _l("Credit repair"),
-    },
-    "case_state": {
-        "submitted": _l("Submitted"),
-        "awaiting_supplement": _l("Awaiting supplement"),
-        "accepted": _l("Accepted"),
-        "not_accepted": _l("Not accepted"),
-        "referred": _l("Referred to department"),
-        "replied": _l("Department replied"),
-        "decided": _l("Decided"),
-        "under_review": _l("Under review"),
-        "awaiting_department": _l("Awaiting department opinion"),
-        "approved": _l("Repair approved"),
-        "denied": _l("Repair denied"),
-        "revoked": _l("Repair revoked"),
-        "assigned": _l("Assigned"),
-        "responded": _l("Responded"),
-        "closed": _l("Closed"),
-        "withdrawn": _l("Withdrawn"),
-        "lapsed": _l("Lapsed"),
-    },
-    "trigger": {
-        "submit": _l("Submit"),
-        "accept": _l("Accept"),
-        "not_accept": _l("Not accept"),
-        "request_supplement": _l("Ask for supplement"),
-        "supplement": _l("Supply material"),
-        "lapse": _l("Lapse"),
-        "refer": _l("Refer to department"),
-        "reply": _l("Reply to referral"),
-        "decide_correct": _l("Decide: correct"),
-        "decide_revoke": _l("Decide: revoke"),
-        "decide_maintain": _l("Decide: maintain"),
-        "decide_unresolved": _l("Decide: unresolved"),
-        "close": _l("Close"),
-        "withdraw": _l("Withdraw"),
-        "close_on_retirement": _l("Close on record retirement"),
-        "ask_department": _l("Ask department opinion"),
-        "give_opinion": _l("Give opinion"),
-        "extend": _l("Extend deadline"),
-        "approve": _l("Approve"),
-        "deny": _l("Deny"),
-        "revoke_for_fraud": _l("Revoke for false material"),
-        "assign": _l("Assign"),
-        "respond": _l("Respond"),
-        "reopen": _l("Reopen"),
-        "claim": _l("Claim"),
-        "reassign": _l("Reassign"),
-        "recompute": _l("Recompute under a new policy version"),
-        "publish": _l("Publish"),
-        "mark_objection": _l("Mark under objection"),
-        "clear_objection": _l("Clear objection mark"),
-        "correct": _l("Correct"),
-        "revoke": _l("Revoke"),
-        "repair": _l("Repair"),
-        "republish": _l("Publish again"),
-        "expire": _l("Retire at publicity end"),
-        "purge": _l("Purge personal data"),
-    },
-    "workflow": {
-        "objection": _l("Objection"),
-        "repair": _l("Credit repair"),
-        "complaint": _l("Complaint"),
-        "record": _l("Record lifecycle"),
-    },
-    "clock": {
-        "accept": _l("Acceptance"),
-        "refer": _l("Referral"),
-        "verify": _l("Department verification (target)"),
-        "verify_limit": _l("Department verification (hard limit)"),
-        "overall": _l("Overall"),
-        "supplement": _l("Supplement by the applicant"),
-        "department_opinion": _l("Department opinion"),
-        "reply": _l("Final reply"),
-        "reopen_window": _l("Reopen window"),
-    },
-    "verification": {
-        "correct": _l("The record is correct"),
-        "corrected": _l("The record needs correcting"),
-        "revoke": _l("The record must be revoked"),
-    },
+    "case_kind": {w.name: _l(w.label) for w in CASE_WORKFLOWS.values()},
     "notice": {
         "case_submitted": _l("Application submitted"),
         "case_changed": _l("Your case moved on"),
@@ -155,6 +66,38 @@ LABELS = {
 }
 
 
+def _agreed(pairs) -> dict:
+    """Values by code; a code shared by several workflows must be given alike in each."""
+    values: dict = {}
+    for code, value in pairs:
+        if values.setdefault(code, value) != value:
+            raise ValueError(f"{code} is given both {values[code]!r} and {value!r}")
+    return values
+
+
+def _vocabulary(pairs) -> dict:
+    return {code: _l(text) for code, text in _agreed(pairs).items()}
+
+
+# The workflows' own vocabularies come from their definitions, which carry the English labels.
+_CASES = tuple(CASE_WORKFLOWS.values())
+LABELS.update({
+    "case_state": _vocabulary((s.name, s.label) for w in _CASES for s in w.states),
+    "record_state": _vocabulary((s.name, s.label) for s in RECORD.states),
+    "trigger": {
+        # Events that open a history rather than move along it: not steps of a workflow.
+        "submit": _l("Submit"),
+        "publish": _l("Publish"),
+        **_vocabulary((t.trigger, t.label) for w in ALL_WORKFLOWS for t in w.transitions),
+    },
+    "workflow": _vocabulary((w.name, w.label) for w in ALL_WORKFLOWS),
+    "clock": _vocabulary((c.name, c.label) for w in _CASES for c in w.clocks),
+    "verification": _vocabulary((f.name, f.label) for w in _CASES for t in w.transitions for f in t.findings),
+    # What a decision decided (``Case.outcome``), named as the decision's button is.
+    "outcome": _vocabulary((t.outcome, t.label) for w in _CASES for t in w.transitions if t.outcome),
+})
+
+
 def label(vocabulary: str, code: str | None) -> str:
     if code is None:
         return ""
@@ -163,33 +106,9 @@ def label(vocabulary: str, code: str | None) -> str:
     return str(LABELS.get(vocabulary, {}).get(code, code))
 
 
-# Decision text templates offered on the case page for the reason of an action.
+# Decision text templates offered on the case page for the reason of an action, by trigger: a
+# trigger of several workflows offers the texts given in any of them.
 REASON_TEMPLATES = {
-    "not_accept": (
-        _l("The application is outside the scope of objections: it does not concern the accuracy of a published record."),
-        _l("The same matter has already been decided; no new facts or evidence were given."),
-        _l("The material is incomplete and was not supplemented in time."),
-    ),
-    "request_supplement": (
-        _l("Please supply a copy of the decision document and the evidence you refer to."),
-        _l("Please supply the proof that the fine was paid (receipt or bank transfer record)."),
-    ),
-    "decide_correct": (
-        _l("The department confirmed an error in the published record; it has been corrected as shown."),
-    ),
-    "decide_revoke": (
-        _l("The underlying decision was revoked; the record is withdrawn from publicity."),
-    ),
-    "decide_maintain": (
-        _l("The department verified the record as accurate; it is maintained and the objection mark removed."),
-    ),
-    "decide_unresolved": (
-        _l("The facts could not be established; the department's verification and the objection are both recorded."),
-    ),
-    "approve": (
-        _l("The obligation was fulfilled and the credit commitment signed: the repair is approved."),
-    ),
-    "deny": (
-        _l("The obligation has not been fulfilled in full; the repair is denied."),
-    ),
+    trigger: tuple(_l(text) for text in texts)
+    for trigger, texts in _agreed((t.trigger, t.templates) for w in _CASES for t in w.transitions if t.templates).items()
 }

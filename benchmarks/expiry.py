@@ -24,7 +24,7 @@ import resource
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from benchlib import SERVER, bench_app, fresh_database  # noqa: E402
 
 TODAY = date(2027, 12, 1)  # "now" of the sweep: records whose publicity ended before are due
-NOW = datetime(2027, 12, 1, 3, 0, tzinfo=timezone.utc)
+NOW = datetime(2027, 12, 1, 3, 0, tzinfo=UTC)
 
 
 
@@ -121,9 +121,9 @@ def phase_naive(url: str, sample: int) -> dict:
     """The obvious ORM code: each due record loaded, changed, its event and notice added."""
     from sqlalchemy import func, select
 
+    from app import clock
     from app.extensions import db
     from app.models import CreditRecord, Notification, RecordEvent
-    from app import clock
 
     app = bench_app(url)
     with app.app_context(), clock.frozen_clock(NOW):
@@ -151,8 +151,8 @@ def phase_naive(url: str, sample: int) -> dict:
 
 
 def phase_sweep(url: str) -> dict:
-    from app.extensions import db
     from app import clock
+    from app.extensions import db
     from app.services.records.expiry import retire_expired_records
 
     app = bench_app(url)
@@ -213,7 +213,7 @@ def main() -> None:
     naive_scaled = naive["seconds"] * data["due"] / naive["rows"]
     result = {
         "benchmark": "expiry",
-        "taken_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "postgresql": _server_version(url)},
         "rows": data["rows"],

@@ -24,7 +24,7 @@ import os
 import platform
 import sys
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from benchlib import SERVER, bench_app  # noqa: E402
 from expiry import _server_version, prepare  # noqa: E402
 
-TODAY = datetime(2027, 12, 1, 3, 0, tzinfo=timezone.utc)
+TODAY = datetime(2027, 12, 1, 3, 0, tzinfo=UTC)
 EFFECTIVE = date(2027, 12, 1)
 
 GROUP_BY = (
@@ -67,9 +67,9 @@ def main() -> None:
     with app.app_context():
         from sqlalchemy import func, select
 
+        from app import clock
         from app.extensions import db
         from app.models import CreditRecord
-        from app import clock
         from app.services.policy import compute_record_dates, get_policy_in_force
         from app.services.policy.versions import preview
 
@@ -107,7 +107,7 @@ def main() -> None:
     naive_scaled = naive_sample * data["rows"] / len(sample)
     figures = {
         "benchmark": "policy_preview",
-        "taken_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "postgresql": _server_version(url)},
         "rows": data["rows"],

@@ -22,7 +22,7 @@ import platform
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from benchlib import SERVER, bench_app, fresh_database  # noqa: E402
-START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 
@@ -154,7 +155,7 @@ def main() -> None:
     figures = measure(url, data["open"])
     result = {
         "benchmark": "queue",
-        "taken_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         **data,
         "page_size": 50,

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 PYBABEL=${PYBABEL:-.venv/bin/pybabel}
 case "${1:-compile}" in
   update)
-    "$PYBABEL" extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+    "$PYBABEL" extract -F babel.cfg -k _l -k lazy_gettext -k N_ --no-location --sort-output \
       --project "credit-case-desk" -o app/translations/messages.pot .
     "$PYBABEL" update --no-fuzzy-matching -i app/translations/messages.pot -d app/translations -l zh_Hans_CN
     ;;

@@ -16,9 +16,8 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import orm
 
-from app import create_app
+from app import clock, create_app
 from app.extensions import db as _db
-from app import clock
 from config import _normalise_db_url
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")

@@ -1,26 +1,62 @@
 """The state machines of the three workflows and the record lifecycle.
 
 Pure Python: no Flask, no database. Each is defined once as data (states, clocks, triggers,
-guards and effects by name) and run by the ``transitions`` library.
+guards and effects by name, and the facts the app reads: who a clock binds, whom a state
+waits for, what a department may see, labels) and run by the ``transitions`` library.
 """
 from workflows.complaint import COMPLAINT
-from workflows.definition import SYSTEM, Clock, State, Transition, TransitionRefused, Workflow
+from workflows.definition import (
+    APPLICANT,
+    CLAIM,
+    DEPARTMENT,
+    HANDLER,
+    PLATFORM,
+    REASSIGN,
+    RECOMPUTE,
+    SYSTEM,
+    Clock,
+    Finding,
+    State,
+    Transition,
+    TransitionRefused,
+    Workflow,
+)
 from workflows.objection import OBJECTION
-from workflows.record import RECORD
+from workflows.record import IN_PUBLICITY, RECORD, RecordState, RecordTrigger
 from workflows.repair import REPAIR
 
 CASE_WORKFLOWS = {w.name: w for w in (OBJECTION, REPAIR, COMPLAINT)}
+ALL_WORKFLOWS = (*CASE_WORKFLOWS.values(), RECORD)
+
+
+def case_transitions(trigger: str) -> list[Transition]:
+    """Every row of ``trigger`` in the case workflows (for facts that do not depend on the state)."""
+    return [t for w in CASE_WORKFLOWS.values() for t in w.transitions if t.trigger == trigger]
+
 
 __all__ = [
+    "ALL_WORKFLOWS",
+    "APPLICANT",
     "CASE_WORKFLOWS",
+    "CLAIM",
     "COMPLAINT",
+    "DEPARTMENT",
+    "HANDLER",
+    "IN_PUBLICITY",
     "OBJECTION",
+    "PLATFORM",
+    "REASSIGN",
+    "RECOMPUTE",
     "RECORD",
     "REPAIR",
     "SYSTEM",
     "Clock",
+    "Finding",
+    "RecordState",
+    "RecordTrigger",
     "State",
     "Transition",
     "TransitionRefused",
     "Workflow",
+    "case_transitions",
 ]

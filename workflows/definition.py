@@ -5,6 +5,10 @@ drives any number of cases. It knows nothing of Flask or the database: the servi
 which triggers a role may fire from a state, which guards to check (by name: the services
 evaluate them on real data) and which effects to carry out (also by name); the actual state
 change is done by a ``transitions`` machine built from the same table.
+
+Every fact the app needs about a state, a clock or a transition is an attribute here (whom a
+clock binds, whom a state waits for, what a department may see, what a decision decided, the
+label on screen), so the app reads it and never names a state, clock or trigger itself.
 """
 from __future__ import annotations
 
@@ -14,7 +18,29 @@ from functools import cached_property
 
 from transitions import Machine, MachineError
 
+# The roles that act on cases (the app's ``Role`` values), and the system.
+APPLICANT, OFFICER, SUPERVISOR, DEPARTMENT = "applicant", "officer", "supervisor", "department"
+STAFF = (OFFICER, SUPERVISOR)
 SYSTEM = "system"  # the scheduled jobs, acting without a user
+
+# Whom a deadline binds and whom a state waits for, besides APPLICANT and DEPARTMENT. The
+# platform is its officers; a complaint's handler is the officer it was assigned to, or else
+# its department (the assignment says which).
+PLATFORM, HANDLER = "platform", "handler"
+_BINDS = (PLATFORM, DEPARTMENT, APPLICANT)
+_WAITS_FOR = (DEPARTMENT, APPLICANT, HANDLER)
+
+# The handling steps every case workflow has (``handling``), which the app fires by name.
+CLAIM, REASSIGN, RECOMPUTE = "claim", "reassign", "recompute"
+
+
+def N_(message: str) -> str:
+    """Marks a label for extraction into the catalog (``scripts/i18n.sh``: ``-k N_``).
+
+    Workflows know nothing of Flask: the English text stays as it is here, and the app
+    translates it where it shows it (``app/labels.py``).
+    """
+    return message
 
 
 class TransitionRefused(Exception):
@@ -33,11 +59,20 @@ class Clock:
 
     ``on_breach`` names a system trigger fired when the clock runs out (e.g. a supplement
     request lapses); without one, a breach is escalated to the supervisors.
+    ``binds`` says whose deadline it is: PLATFORM (the officers), DEPARTMENT (the case's
+    department) or APPLICANT; reminders go to them and compliance is charged to them.
     """
 
     name: str
+    label: str = ""
     on_breach: str | None = None
+    binds: str = PLATFORM
+    extendable: bool = False  # the policy grants one documented extension (``extend_overall``)
     description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.binds not in _BINDS:
+            raise ValueError(f"clock {self.name} binds {self.binds!r}, not one of {_BINDS}")
 
 
 NO_SLA: tuple[str, ...] = ()  # said explicitly by a state that has no deadline
@@ -46,14 +81,28 @@ NO_SLA: tuple[str, ...] = ()  # said explicitly by a state that has no deadline
 @dataclass(frozen=True)
 class State:
     name: str
+    label: str = ""
     # Clocks that run while the case is in this state. Every state that is not final must
     # say which (``NO_SLA`` for none), so a missing deadline is a decision, not an oversight.
     clocks: tuple[str, ...] | None = None
     pauses: bool = False  # waiting for the applicant: the other clocks stand still
     final: bool = False  # nothing can happen any more
     done: bool = False  # the case is finished (final, or resting until a rare event)
+    # Whom the case waits for here besides the officers: DEPARTMENT, APPLICANT or HANDLER.
+    # The transition marked ``answers`` is their answer; department queues list these states.
+    waits_for: str | None = None
+    # The department a case was referred to may see it here. Deny by default: a state says so.
+    department_visible: bool = False
+    # An objection here keeps its record marked "under objection" in public.
+    carries_objection_mark: bool = False
+    public: bool = False  # a record here is in publicity (shown to the public while its dates say so)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "name", str(self.name))  # a StrEnum member: the machine wants the bare name
+        if self.waits_for is not None and self.waits_for not in _WAITS_FOR:
+            raise ValueError(f"state {self.name} waits for {self.waits_for!r}, not one of {_WAITS_FOR}")
+        if self.pauses and self.waits_for != APPLICANT:
+            raise ValueError(f"state {self.name} pauses the clocks, so it waits for the applicant")
         if self.final:
             if self.clocks:
                 raise ValueError(f"final state {self.name} cannot run clocks")
@@ -68,6 +117,14 @@ class State:
 
 
 @dataclass(frozen=True)
+class Finding:
+    """One answer an actor chooses from when a transition asks for it (``Transition.findings``)."""
+
+    name: str
+    label: str
+
+
+@dataclass(frozen=True)
 class Transition:
     trigger: str
     source: tuple[str, ...]
@@ -77,6 +134,25 @@ class Transition:
     effects: tuple[str, ...] = ()
     reason_required: bool = False
     bookkeeping: bool = False  # changes who handles the case, not its state: not drawn
+    label: str = ""
+    templates: tuple[str, ...] = ()  # texts offered for the reason
+    outcome: str | None = None  # what a decision decided, kept on the case
+    findings: tuple[Finding, ...] = ()  # the actor must say which of these it found
+    answers: bool = False  # the answer its source states wait for (``State.waits_for``)
+    assigns: bool = False  # the actor names who handles the case next
+    corrects: bool = False  # the actor may give the record's corrected fields
+    bulk: bool = False  # offered on many cases at once from the officers' queue
+    bars_repair: bool = False  # the repair rested on false material: the record's next one waits (policy)
+
+    def __post_init__(self) -> None:
+        # StrEnum members (the record table) become bare names: the machine wants strings.
+        object.__setattr__(self, "trigger", str(self.trigger))
+        object.__setattr__(self, "source", tuple(str(s) for s in self.source))
+        object.__setattr__(self, "dest", str(self.dest))
+
+    @property
+    def finding_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.findings)
 
 
 def transition(
@@ -89,8 +165,9 @@ def transition(
     effects: Iterable[str] = (),
     reason: bool = False,
     bookkeeping: bool = False,
+    **facts,
 ) -> Transition:
-    """Shorthand used by the workflow tables."""
+    """Shorthand used by the workflow tables; ``facts`` are the other ``Transition`` fields."""
     return Transition(
         trigger=trigger,
         source=(source,) if isinstance(source, str) else tuple(source),
@@ -100,7 +177,11 @@ def transition(
         effects=tuple(effects),
         reason_required=reason,
         bookkeeping=bookkeeping,
+        **facts,
     )
+
+
+RECOMPUTE_LABEL = N_("Recompute under a new policy version")
 
 
 def handling(states: Iterable[str], staff: Iterable[str]) -> list[Transition]:
@@ -109,11 +190,12 @@ def handling(states: Iterable[str], staff: Iterable[str]) -> list[Transition]:
     staff = tuple(staff)
     steps = []
     for state in states:
-        steps.append(transition("claim", state, state, staff, guards=["unassigned"], effects=["claim"],
-                                bookkeeping=True))
-        steps.append(transition("reassign", state, state, staff, effects=["reassign"], reason=True,
-                                bookkeeping=True))
-        steps.append(transition("recompute", state, state, SYSTEM, reason=True, bookkeeping=True))
+        steps.append(transition(CLAIM, state, state, staff, guards=["unassigned"], effects=[CLAIM],
+                                bookkeeping=True, bulk=True, label=N_("Claim")))
+        steps.append(transition(REASSIGN, state, state, staff, effects=[REASSIGN], reason=True,
+                                bookkeeping=True, bulk=True, assigns=True, label=N_("Reassign")))
+        steps.append(transition(RECOMPUTE, state, state, SYSTEM, reason=True, bookkeeping=True,
+                                label=RECOMPUTE_LABEL))
     return steps
 
 
@@ -127,8 +209,12 @@ class Workflow:
     states: tuple[State, ...]
     transitions: tuple[Transition, ...]
     clocks: tuple[Clock, ...] = ()
+    label: str = ""
+    # The system trigger that ends an open case when its record leaves publicity by retiring.
+    on_record_retired: str | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "initial", str(self.initial))  # a StrEnum member: the machine wants the bare name
         names = [s.name for s in self.states]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.name}: duplicate state names")
@@ -147,6 +233,35 @@ class Workflow:
         for clock in self.clocks:
             if clock.on_breach and not any(t.trigger == clock.on_breach for t in self.transitions):
                 raise ValueError(f"{self.name}: clock {clock.name} fires unknown trigger {clock.on_breach}")
+        if self.on_record_retired and self.on_record_retired not in self.triggers:
+            raise ValueError(f"{self.name}: on_record_retired names unknown trigger {self.on_record_retired}")
+        self._check_facts()
+
+    def _check_facts(self) -> None:
+        """The attributes the app reads must agree with each other and with the table."""
+        labels: dict[str, str] = {}
+        for t in self.transitions:
+            if labels.setdefault(t.trigger, t.label) != t.label:
+                raise ValueError(f"{self.name}: trigger {t.trigger} has two labels")
+            if t.answers:
+                for name in t.source:
+                    party = self.state(name).waits_for
+                    if party is None:
+                        raise ValueError(f"{self.name}: {t.trigger} answers {name}, which waits for nobody")
+                    if (DEPARTMENT if party == HANDLER else party) not in t.actors:
+                        raise ValueError(f"{self.name}: {t.trigger} answers {name} but {party} may not fire it")
+        for role in {r for t in self.transitions if t.answers for r in t.actors}:
+            if len(self.triggers_where(lambda t, role=role: t.answers and role in t.actors)) > 1:
+                raise ValueError(f"{self.name}: {role} answers by more than one trigger")
+        clock_binds = {c.name: c.binds for c in self.clocks}
+        for state in self.states:
+            # A department must see the case it is expected to answer.
+            if state.waits_for in (DEPARTMENT, HANDLER) and not state.department_visible:
+                raise ValueError(f"{self.name}.{state.name}: waits for a department it hides from")
+            for name in state.clocks:
+                if clock_binds[name] == DEPARTMENT and state.waits_for != DEPARTMENT:
+                    raise ValueError(f"{self.name}.{state.name}: runs the department's clock {name} "
+                                     "but does not wait for the department")
 
     # -- look-ups ---------------------------------------------------------------------
 
@@ -174,6 +289,30 @@ class Workflow:
     @property
     def triggers(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(t.trigger for t in self.transitions))
+
+    def states_where(self, test: Callable[[State], bool]) -> tuple[str, ...]:
+        """Names of the states with a fact, e.g. ``lambda s: s.department_visible``."""
+        return tuple(s.name for s in self.states if test(s))
+
+    def triggers_where(self, test: Callable[[Transition], bool]) -> tuple[str, ...]:
+        """Triggers of the transitions with a fact, each once, in table order."""
+        return tuple(dict.fromkeys(t.trigger for t in self.transitions if test(t)))
+
+    def answer_by(self, role: str) -> str | None:
+        """The trigger by which ``role`` answers a state that waits for it (one at most)."""
+        found = self.triggers_where(lambda t: t.answers and role in t.actors)
+        return found[0] if found else None
+
+    def sources(self, trigger: str) -> tuple[str, ...]:
+        """Every state ``trigger`` may leave."""
+        return tuple(dict.fromkeys(s for t in self.transitions if t.trigger == trigger for s in t.source))
+
+    def dest(self, trigger: str) -> str:
+        """The state ``trigger`` leads to, for a trigger that leads to one only."""
+        dests = {t.dest for t in self.transitions if t.trigger == trigger}
+        if len(dests) != 1:
+            raise ValueError(f"{self.name}: {trigger} leads to {sorted(dests) or 'nowhere'}")
+        return dests.pop()
 
     def transitions_from(self, state: str) -> list[Transition]:
         return [t for t in self.transitions if state in t.source]

@@ -46,7 +46,7 @@ def layout(workflow: Workflow) -> dict[str, tuple[float, float]]:
     for name in workflow.state_names:
         if name not in seen:
             visit(name)
-    rank = {name: 0 for name in workflow.state_names}
+    rank = dict.fromkeys(workflow.state_names, 0)
     changed = True
     while changed:  # longest path over the graph without its loops (small graphs)
         changed = False

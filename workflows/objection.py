@@ -1,57 +1,111 @@
 """Objection (异议): a subject says a record is wrong (DESIGN section 5, SLA in section 9)."""
-from workflows.definition import NO_SLA, SYSTEM, Clock, State, Workflow, handling, transition
+from workflows.definition import (
+    APPLICANT,
+    DEPARTMENT,
+    N_,
+    NO_SLA,
+    STAFF,
+    SYSTEM,
+    Clock,
+    Finding,
+    State,
+    Workflow,
+    handling,
+    transition,
+)
 
-APPLICANT, OFFICER, DEPARTMENT = "applicant", "officer", "department"
-STAFF = (OFFICER, "supervisor")
 OPEN = ("submitted", "awaiting_supplement", "accepted", "referred", "replied")
+
+# Offered for the reason of a refusal, in every workflow's ``not_accept`` (the app looks them
+# up by trigger).
+NOT_ACCEPT_TEMPLATES = (
+    N_("The application is outside the scope of objections: it does not concern the accuracy of a published record."),
+    N_("The same matter has already been decided; no new facts or evidence were given."),
+    N_("The material is incomplete and was not supplemented in time."),
+)
+SUPPLEMENT_TEMPLATES = (
+    N_("Please supply a copy of the decision document and the evidence you refer to."),
+    N_("Please supply the proof that the fine was paid (receipt or bank transfer record)."),
+)
+
+# What a department may find when it verifies a record under objection.
+FINDINGS = (
+    Finding("correct", N_("The record is correct")),
+    Finding("corrected", N_("The record needs correcting")),
+    Finding("revoke", N_("The record must be revoked")),
+)
 
 OBJECTION = Workflow(
     name="objection",
+    label=N_("Objection"),
     initial="submitted",
+    on_record_retired="close_on_retirement",
     clocks=(
-        Clock("accept", description="accept, not accept or ask for a supplement"),
-        Clock("refer", description="refer to the originating department"),
-        Clock("verify", description="department verification, target"),
-        Clock("verify_limit", description="department verification, hard limit"),
-        Clock("overall", description="decision and written reply, from receipt"),
-        Clock("supplement", on_breach="lapse", description="the applicant's time to supply material"),
+        Clock("accept", N_("Acceptance"), description="accept, not accept or ask for a supplement"),
+        Clock("refer", N_("Referral"), description="refer to the originating department"),
+        Clock("verify", N_("Department verification (target)"), binds=DEPARTMENT,
+              description="department verification, target"),
+        Clock("verify_limit", N_("Department verification (hard limit)"), binds=DEPARTMENT,
+              description="department verification, hard limit"),
+        Clock("overall", N_("Overall"), description="decision and written reply, from receipt"),
+        Clock("supplement", N_("Supplement by the applicant"), on_breach="lapse", binds=APPLICANT,
+              description="the applicant's time to supply material"),
     ),
+    # A department sees a case referred to it from acceptance on: not what was filed before
+    # the platform accepted it, nor a case it never accepted.
     states=(
-        State("submitted", clocks=("accept", "overall")),
-        State("awaiting_supplement", clocks=("supplement",), pauses=True),
-        State("accepted", clocks=("refer", "overall")),
-        State("referred", clocks=("verify", "verify_limit", "overall")),
-        State("replied", clocks=("overall",)),
-        State("decided", clocks=NO_SLA, done=True),
-        State("closed", final=True),
-        State("not_accepted", final=True),
-        State("withdrawn", final=True),
-        State("lapsed", final=True),
+        State("submitted", N_("Submitted"), clocks=("accept", "overall")),
+        State("awaiting_supplement", N_("Awaiting supplement"), clocks=("supplement",), pauses=True,
+              waits_for=APPLICANT),
+        State("accepted", N_("Accepted"), clocks=("refer", "overall"), department_visible=True,
+              carries_objection_mark=True),
+        State("referred", N_("Referred to department"), clocks=("verify", "verify_limit", "overall"),
+              waits_for=DEPARTMENT, department_visible=True, carries_objection_mark=True),
+        State("replied", N_("Department replied"), clocks=("overall",), department_visible=True,
+              carries_objection_mark=True),
+        State("decided", N_("Decided"), clocks=NO_SLA, done=True, department_visible=True),
+        State("closed", N_("Closed"), final=True, department_visible=True),
+        State("not_accepted", N_("Not accepted"), final=True),
+        State("withdrawn", N_("Withdrawn"), final=True, department_visible=True),
+        State("lapsed", N_("Lapsed"), final=True, department_visible=True),
     ),
     transitions=(
-        transition("accept", "submitted", "accepted", STAFF,
+        transition("accept", "submitted", "accepted", STAFF, label=N_("Accept"), bulk=True,
                    guards=["record_in_publicity"], effects=["mark_under_objection"]),
-        transition("not_accept", "submitted", "not_accepted", STAFF, reason=True),
-        transition("request_supplement", "submitted", "awaiting_supplement", STAFF, reason=True),
-        transition("supplement", "awaiting_supplement", "submitted", APPLICANT,
-                   guards=["is_applicant", "supplement_window_open"]),
-        transition("lapse", "awaiting_supplement", "lapsed", SYSTEM),
-        transition("refer", "accepted", "referred", STAFF, effects=["assign_department"]),
-        transition("reply", "referred", "replied", DEPARTMENT, guards=["is_case_department"], reason=True),
-        transition("decide_correct", "replied", "decided", STAFF, reason=True,
-                   effects=["clear_objection_mark", "correct_record"]),
-        transition("decide_revoke", "replied", "decided", STAFF, reason=True,
-                   effects=["clear_objection_mark", "revoke_record"]),
-        transition("decide_maintain", "replied", "decided", STAFF, reason=True,
-                   effects=["clear_objection_mark"]),
+        transition("not_accept", "submitted", "not_accepted", STAFF, reason=True, label=N_("Not accept"),
+                   templates=NOT_ACCEPT_TEMPLATES),
+        transition("request_supplement", "submitted", "awaiting_supplement", STAFF, reason=True,
+                   label=N_("Ask for supplement"), templates=SUPPLEMENT_TEMPLATES),
+        transition("supplement", "awaiting_supplement", "submitted", APPLICANT, label=N_("Supply material"),
+                   answers=True, guards=["is_applicant", "supplement_window_open"]),
+        transition("lapse", "awaiting_supplement", "lapsed", SYSTEM, label=N_("Lapse")),
+        transition("refer", "accepted", "referred", STAFF, label=N_("Refer to department"),
+                   effects=["assign_department"]),
+        transition("reply", "referred", "replied", DEPARTMENT, guards=["is_case_department"], reason=True,
+                   label=N_("Reply to referral"), answers=True, findings=FINDINGS),
+        transition("decide_correct", "replied", "decided", STAFF, reason=True, label=N_("Decide: correct"),
+                   outcome="correct", corrects=True, effects=["clear_objection_mark", "correct_record"],
+                   templates=(N_("The department confirmed an error in the published record; "
+                                 "it has been corrected as shown."),)),
+        transition("decide_revoke", "replied", "decided", STAFF, reason=True, label=N_("Decide: revoke"),
+                   outcome="revoke", effects=["clear_objection_mark", "revoke_record"],
+                   templates=(N_("The underlying decision was revoked; the record is withdrawn from publicity."),)),
+        transition("decide_maintain", "replied", "decided", STAFF, reason=True, label=N_("Decide: maintain"),
+                   outcome="maintain", effects=["clear_objection_mark"],
+                   templates=(N_("The department verified the record as accurate; "
+                                 "it is maintained and the objection mark removed."),)),
         # Unresolved: the department's verification and the objection are both recorded, and
         # the record keeps its "under objection" mark in public.
-        transition("decide_unresolved", "replied", "decided", STAFF, reason=True),
-        transition("close", "decided", "closed", (*STAFF, SYSTEM)),
+        transition("decide_unresolved", "replied", "decided", STAFF, reason=True, label=N_("Decide: unresolved"),
+                   outcome="unresolved",
+                   templates=(N_("The facts could not be established; "
+                                 "the department's verification and the objection are both recorded."),)),
+        transition("close", "decided", "closed", (*STAFF, SYSTEM), label=N_("Close")),
         transition("withdraw", ("submitted", "awaiting_supplement", "accepted", "referred", "replied"),
-                   "withdrawn", APPLICANT, guards=["is_applicant"], effects=["clear_objection_mark"]),
+                   "withdrawn", APPLICANT, guards=["is_applicant"], effects=["clear_objection_mark"],
+                   label=N_("Withdraw")),
         transition("close_on_retirement", OPEN, "closed", SYSTEM, reason=True,
-                   effects=["clear_objection_mark"]),
+                   effects=["clear_objection_mark"], label=N_("Close on record retirement")),
         *handling(("submitted", "awaiting_supplement", "accepted", "referred", "replied", "decided"), STAFF),
     ),
 )

@@ -1,32 +1,65 @@
-"""The lifecycle of a credit record (DESIGN section 6)."""
-from workflows.definition import NO_SLA, SYSTEM, State, Workflow, transition
+"""The lifecycle of a credit record (DESIGN section 6).
 
-IN_PUBLICITY = ("published", "corrected")
+Unlike a case, a record is changed by named services (correct it, revoke it, retire it...), so
+its states and triggers have names in code: these enums, which the table itself is written
+with. The database keeps a record's state inside ``RecordState`` (a CHECK constraint).
+"""
+from enum import StrEnum
+
+from workflows.definition import N_, NO_SLA, RECOMPUTE, RECOMPUTE_LABEL, SYSTEM, State, Workflow, transition
+
+
+class RecordState(StrEnum):
+    PUBLISHED = "published"
+    CORRECTED = "corrected"
+    REPAIRED = "repaired"
+    REVOKED = "revoked"
+    RETIRED = "retired"
+    PURGED = "purged"
+
+
+class RecordTrigger(StrEnum):
+    MARK_OBJECTION = "mark_objection"
+    CLEAR_OBJECTION = "clear_objection"
+    RECOMPUTE = RECOMPUTE
+    CORRECT = "correct"
+    REVOKE = "revoke"
+    REPAIR = "repair"
+    REPUBLISH = "republish"
+    EXPIRE = "expire"
+    PURGE = "purge"
+
+
+S, T = RecordState, RecordTrigger
+
+STATES = (
+    State(S.PUBLISHED, N_("In publicity"), clocks=NO_SLA, public=True),
+    State(S.CORRECTED, N_("In publicity (corrected)"), clocks=NO_SLA, public=True),
+    State(S.REPAIRED, N_("Repaired"), clocks=NO_SLA, done=True),
+    State(S.REVOKED, N_("Revoked"), clocks=NO_SLA, done=True),
+    State(S.RETIRED, N_("Publicity ended"), clocks=NO_SLA, done=True),
+    State(S.PURGED, N_("Purged"), final=True),
+)
+IN_PUBLICITY = tuple(RecordState(s.name) for s in STATES if s.public)
 
 RECORD = Workflow(
     name="record",
-    initial="published",
-    states=(
-        State("published", clocks=NO_SLA),
-        State("corrected", clocks=NO_SLA),
-        State("repaired", clocks=NO_SLA, done=True),
-        State("revoked", clocks=NO_SLA, done=True),
-        State("retired", clocks=NO_SLA, done=True),
-        State("purged", final=True),
-    ),
+    label=N_("Record lifecycle"),
+    initial=S.PUBLISHED,
+    states=STATES,
     transitions=(
         # The "under objection" mark is a flag, not a state; marking and clearing are events.
-        transition("mark_objection", "published", "published", SYSTEM),
-        transition("mark_objection", "corrected", "corrected", SYSTEM),
+        *(transition(T.MARK_OBJECTION, s, s, SYSTEM, label=N_("Mark under objection")) for s in IN_PUBLICITY),
         # The mark is cleared whatever became of the record meanwhile (it may have retired).
-        *(transition("clear_objection", s, s, SYSTEM) for s in ("published", "corrected", "repaired", "revoked", "retired")),
+        *(transition(T.CLEAR_OBJECTION, s, s, SYSTEM, label=N_("Clear objection mark"))
+          for s in (S.PUBLISHED, S.CORRECTED, S.REPAIRED, S.REVOKED, S.RETIRED)),
         # Dates recomputed under a later policy version, when an admin asks for it.
-        *(transition("recompute", s, s, SYSTEM, bookkeeping=True) for s in IN_PUBLICITY),
-        transition("correct", IN_PUBLICITY, "corrected", SYSTEM),
-        transition("revoke", IN_PUBLICITY, "revoked", SYSTEM),
-        transition("repair", IN_PUBLICITY, "repaired", SYSTEM),
-        transition("republish", "repaired", "published", SYSTEM),
-        transition("expire", IN_PUBLICITY, "retired", SYSTEM),
-        transition("purge", ("retired", "repaired", "revoked"), "purged", SYSTEM),
+        *(transition(T.RECOMPUTE, s, s, SYSTEM, bookkeeping=True, label=RECOMPUTE_LABEL) for s in IN_PUBLICITY),
+        transition(T.CORRECT, IN_PUBLICITY, S.CORRECTED, SYSTEM, label=N_("Correct")),
+        transition(T.REVOKE, IN_PUBLICITY, S.REVOKED, SYSTEM, label=N_("Revoke")),
+        transition(T.REPAIR, IN_PUBLICITY, S.REPAIRED, SYSTEM, label=N_("Repair")),
+        transition(T.REPUBLISH, S.REPAIRED, S.PUBLISHED, SYSTEM, label=N_("Publish again")),
+        transition(T.EXPIRE, IN_PUBLICITY, S.RETIRED, SYSTEM, label=N_("Retire at publicity end")),
+        transition(T.PURGE, (S.RETIRED, S.REPAIRED, S.REVOKED), S.PURGED, SYSTEM, label=N_("Purge personal data")),
     ),
 )

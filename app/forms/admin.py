@@ -45,14 +45,9 @@ class WebhookForm(FlaskForm):
         InputRequired(), Length(max=500),
         Regexp(r"^https?://[^/@\s]+(/\S*)?$",
                message=_l("The address must be an http or https URL without a user name or password."))])
-    events = SelectMultipleField(_l("Notices"), validators=[Optional()])
-
-    def __init__(self, *args, **kwargs):
-        from app.services.notices.messages import TEMPLATES
-
-        super().__init__(*args, **kwargs)
-        names = LABELS["notice"]
-        self.events.choices = [("*", _l("All notices"))] + [(name, names.get(name, name)) for name in sorted(TEMPLATES)]
+    # The notices by their labels (a test holds the labels to the notice templates, one each).
+    events = SelectMultipleField(_l("Notices"), validators=[Optional()], choices=choices(
+        [("*", _l("All notices"))] + [(name, LABELS["notice"][name]) for name in sorted(LABELS["notice"])]))
 
 
 class ApiKeyForm(FlaskForm):

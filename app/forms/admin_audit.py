@@ -8,8 +8,8 @@ from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from app.forms.validators import choices
+from app.labels import LABELS
 from app.models.enums import Channel, NotificationStatus
-from app.services.notices.messages import TEMPLATES
 
 
 class AuditFilterForm(FlaskForm):
@@ -42,6 +42,6 @@ class OutboxFilterForm(FlaskForm):
         ("", _l("All")), (Channel.INBOX, _l("Inbox")), (Channel.EMAIL, _l("E-mail")),
         (Channel.WEBHOOK, _l("Webhook"))]))
     template = SelectField(_l("Notice"), validators=[Optional()], validate_choice=True,
-                           choices=choices([("", _l("All"))] + [(t, t) for t in sorted(TEMPLATES)]))
+                           choices=choices([("", _l("All"))] + [(t, t) for t in sorted(LABELS["notice"])]))
     q = StringField(_l("Recipient or key"), validators=[Optional(), Length(max=100)])
     before = IntegerField(validators=[Optional(), NumberRange(min=1)])  # the keyset page

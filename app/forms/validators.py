@@ -1,8 +1,13 @@
 """Reusable field validators."""
 from __future__ import annotations
 
+import re
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
 from wtforms import ValidationError
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import StopValidation
 
 from app import identifiers
 
@@ -32,3 +37,46 @@ def choices(pairs) -> list[SelectChoice]:
     """Select options from a {value: label} mapping or (value, label) pairs."""
     items = pairs.items() if hasattr(pairs, "items") else pairs
     return [SelectChoice(value, label) for value, label in items]
+
+
+class IsoDay:
+    """A day written YYYY-MM-DD; the parsed day is stored on the field (``field.day``, None if not one)."""
+
+    def __init__(self, message):
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        field.day = None
+        try:
+            field.day = date.fromisoformat((field.data or "").strip())
+        except ValueError:
+            raise StopValidation(self.message) from None
+
+
+# The syntax of a period in the policy ("3m", "1y", "20d"); what a period means is the calendar's
+# (Civil Code) business, not the form's.
+PERIOD = re.compile(r"^\s*(\d{1,4})\s*([dmy])\s*$")
+_MONTHS_PER_UNIT = {"d": 1 / 30.4375, "m": 1, "y": 12}
+
+
+class Period:
+    """A period written as a number and d, m or y; its rough length in months goes on the field
+    (``field.months``), to compare two periods."""
+
+    def __call__(self, form, field) -> None:
+        match = PERIOD.match(field.data or "")
+        if not match:
+            raise ValidationError(_l("Write a period as a number and d, m or y, e.g. 3m or 1y."))
+        field.months = int(match.group(1)) * _MONTHS_PER_UNIT[match.group(2)]
+
+
+class WholeNumber:
+    """A whole number of days from ``minimum`` to 3650, written in digits."""
+
+    def __init__(self, minimum: int = 0):
+        self.minimum = minimum
+
+    def __call__(self, form, field) -> None:
+        raw = field.data or ""
+        if not raw.isdigit() or not self.minimum <= int(raw) <= 3650:
+            raise ValidationError(_l("Write a whole number from %(min)d to 3650.", min=self.minimum))

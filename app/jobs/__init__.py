@@ -1,6 +1,6 @@
 """The scheduler process: APScheduler 3 runs each job on its interval, one instance at a time.
 
-Each job body is ``app.services.jobs.run_job``, which takes a database lock first, so several
+Each job body is ``app.services.admin.run_job``, which takes a database lock first, so several
 scheduler processes on several hosts can run side by side: one does each run, the others skip.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
 from app import clock
-from app.services.admin.jobs import JOBS, run_job
+from app.services.admin import JOBS, run_job
 
 log = logging.getLogger(__name__)
 

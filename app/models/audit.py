@@ -16,7 +16,8 @@ class AdminAudit(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=clock.now, index=True)
-    actor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # None: the system, e.g. an operator on the command line rather than an admin account.
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     action: Mapped[str] = mapped_column(String(40))  # e.g. "user.create", "user.deactivate"
     object_type: Mapped[str] = mapped_column(String(30))
     object_id: Mapped[int | None]

@@ -5,6 +5,10 @@ from enum import StrEnum
 
 from sqlalchemy import CheckConstraint
 
+# A record's states are its workflow's, named there; re-exported beside the other vocabularies.
+from workflows.record import IN_PUBLICITY as IN_PUBLICITY
+from workflows.record import RecordState as RecordState
+
 
 class SubjectKind(StrEnum):
     LEGAL = "legal"  # legal entity, identified by its unified social credit code
@@ -30,18 +34,6 @@ class RecordClass(StrEnum):
     MINOR = "minor"
     GENERAL = "general"
     SERIOUS = "serious"
-
-
-class RecordState(StrEnum):
-    PUBLISHED = "published"
-    CORRECTED = "corrected"
-    REPAIRED = "repaired"
-    REVOKED = "revoked"
-    RETIRED = "retired"
-    PURGED = "purged"
-
-
-IN_PUBLICITY = (RecordState.PUBLISHED, RecordState.CORRECTED)
 
 
 class CaseKind(StrEnum):

@@ -1,6 +1,7 @@
 """The admin audit trail: one row per change an admin makes, with the object before and after.
 
-The row is added to the session of the change itself, so both commit or neither does.
+The row is added to the session of the change itself, so both commit or neither does. A change
+made from the command line without an admin account is audited as the system (no actor).
 """
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from app.extensions import db
 from app.models import AdminAudit, User
 
 
-def audit_admin_change(actor: User, action: str, object_type: str, object_id: int | None,
+def audit_admin_change(actor: User | None, action: str, object_type: str, object_id: int | None,
                        before: dict | None, after: dict | None) -> AdminAudit:
     """Record ``action`` (e.g. "department.update") on an object, in the caller's transaction."""
-    entry = AdminAudit(actor_id=actor.id, action=action,
+    entry = AdminAudit(actor_id=actor.id if actor is not None else None, action=action,
                        object_type=object_type, object_id=object_id, before=before, after=after)
     db.session.add(entry)
     return entry

@@ -14,7 +14,7 @@ from flask import abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 
 from app.models.enums import Role
-from app.services.accounts.api_keys import authenticate
+from app.services.accounts import authenticate_key
 
 F = TypeVar("F", bound=Callable)
 
@@ -71,7 +71,7 @@ def enforce_access_rules():
     if rule == API_KEY:
 
         header = request.headers.get("Authorization", "")
-        key = authenticate(header[7:].strip() if header.lower().startswith("bearer ") else None)
+        key = authenticate_key(header[7:].strip() if header.lower().startswith("bearer ") else None)
         if key is None:
             abort(401)
         g.api_key = key

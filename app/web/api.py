@@ -7,24 +7,27 @@ so it cannot drift from the code. Errors are RFC 9457 problem details.
 from __future__ import annotations
 
 import re
-import secrets
+from dataclasses import asdict
 
 from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
-from sqlalchemy import select
 
-from app import clock
-from app.errors import DomainError
-from app.extensions import db
-from app.models import CreditRecord, User, WebhookSubscription
-from app.services.records.lifecycle import apply_record_trigger
-from app.services.cases import VERIFICATION_RESULTS, Action, get_case_for, list_open_cases, transition_case
-from app.services.notices.dispatch import list_inbox
-from app.services.records.imports import check_row as _check
-from app.services.records.imports import insert_records
+from app.errors import NotFound
+from app.models import CreditRecord
+from app.services import accounts, records
+from app.services.cases import (
+    VERIFICATION_RESULTS,
+    Action,
+    get_case_for,
+    list_cases_waiting_for_department,
+    transition_case,
+)
+from app.services.notices import list_inbox
 from app.web.access import api_key, public
-from app.web.dept import WAITING_FOR_DEPARTMENT
+from app.web.errors import ApiError, register_api_error_handlers
+from workflows import CASE_WORKFLOWS, DEPARTMENT
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+register_api_error_handlers(bp)
 OPERATIONS: dict[str, dict] = {}
 MAX_BULK = 10_000
 
@@ -39,38 +42,6 @@ def operation(summary: str, *, request_schema: dict | None = None, response: dic
         }
         return view
     return mark
-
-
-class ApiError(DomainError):
-    def __init__(self, status: int, detail: str, errors: list | None = None):
-        super().__init__(detail)
-        self.status, self.errors = status, errors
-
-
-def problem(status: int, title: str, detail: str | None = None, errors: list | None = None):
-    body = {"type": "about:blank", "title": title, "status": status}
-    if detail:
-        body["detail"] = detail
-    if errors:
-        body["errors"] = errors
-    response = jsonify(body)
-    response.status_code = status
-    response.mimetype = "application/problem+json"
-    return response
-
-
-@bp.errorhandler(ApiError)
-def _api_error(error: ApiError):
-    db.session.rollback()
-    return problem(error.status, {400: "Bad Request", 404: "Not Found", 409: "Conflict",
-                                  422: "Unprocessable Content"}.get(error.status, "Error"),
-                   str(error.message), error.errors)
-
-
-@bp.errorhandler(DomainError)
-def _domain_error(error: DomainError):
-    db.session.rollback()
-    return problem(error.status, type(error).__name__, str(error))
 
 
 def _json_body() -> dict:
@@ -135,20 +106,16 @@ def list_records():
         after = -1
     if not 0 <= after <= 2**31 - 1:
         raise ApiError(400, "after must be a record id (an integer from 0).")
-    rows = db.session.scalars(
-        select(CreditRecord).where(CreditRecord.department_id == g.api_key.department_id, CreditRecord.id > after)
-        .order_by(CreditRecord.id).limit(101)
-    ).all()
-    page = rows[:100]
-    return jsonify(records=[_record_json(r) for r in page], next_after=page[-1].id if len(rows) > 100 else None)
+    page, next_after = records.list_records_page(g.api_key.department_id, after, limit=100)
+    return jsonify(records=[_record_json(r) for r in page], next_after=next_after)
 
 
 @bp.route("/records/<id:record_id>")
 @api_key
 @operation("One of the department's records", response=RECORD_SCHEMA)
 def get_record(record_id: int):
-    record = db.session.get(CreditRecord, record_id)
-    if record is None or record.department_id != g.api_key.department_id:
+    record = records.find_record_of_department(g.api_key.department_id, record_id)
+    if record is None:
         raise ApiError(404, "No such record.")  # another department's is as good as absent
     return jsonify(_record_json(record))
 
@@ -170,42 +137,11 @@ def push_records():
         raise ApiError(422, "records must be a non-empty list.", [{"field": "records", "message": "required"}])
     if len(items) > MAX_BULK:
         raise ApiError(422, f"At most {MAX_BULK} records per request.")
-    department = g.api_key.department
-    existing = {r.decision_number: r for r in db.session.scalars(
-        select(CreditRecord).where(CreditRecord.department_id == department.id,
-                                   CreditRecord.decision_number.in_([str(i.get("decision_number", ""))[:100]
-                                                                     for i in items if isinstance(i, dict)]))
-    )}
-    errors, clean_rows, seen = [], [], set()
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            errors.append({"index": index, "field": "", "message": "must be an object"})
-            continue
-        row = {k: ("" if v is None else str(v)).strip() for k, v in item.items()}
-        clean, problems = _check(row, seen, lambda n: False, clock.today())
-        errors += [{"index": index, "field": f, "message": str(m)} for f, m in problems]
-        clean_rows.append(clean)
-    if errors:
-        raise ApiError(422, "Some records are not valid; none was stored.", errors[:1000])
-    counts = {"created": 0, "updated": 0, "unchanged": 0}
-    new = []
-    for clean in clean_rows:
-        old = existing.get(clean["decision_number"])
-        if old is None:
-            new.append(clean)
-        elif (old.facts, old.sanction) == (clean["facts"], clean["sanction"]):
-            counts["unchanged"] += 1
-        elif old.in_publicity:
-            before = {"facts": old.facts, "sanction": old.sanction}
-            old.facts, old.sanction = clean["facts"], clean["sanction"]
-            apply_record_trigger(old, "correct", None, "pushed again with changes",
-                                                {"before": before, "after": {"facts": old.facts, "sanction": old.sanction}})
-            counts["updated"] += 1
-        else:
-            raise ApiError(409, f"{old.decision_number} is no longer in publicity and cannot change.")
-    counts["created"] = insert_records(new, department)
-    db.session.commit()
-    return jsonify(counts), 200
+    try:
+        result = records.push_records(g.api_key.department, items)
+    except records.InvalidRecords as refused:
+        raise ApiError(422, str(refused), refused.errors) from None
+    return jsonify(asdict(result)), 200
 
 
 def _case_json(case) -> dict:
@@ -226,10 +162,7 @@ CASE_SCHEMA = {"type": "object", "properties": {
 @operation("Cases waiting for the department's reply, earliest deadline first",
            response={"type": "object", "properties": {"referrals": {"type": "array", "items": CASE_SCHEMA}}})
 def list_referrals():
-    waiting = [c for state in WAITING_FOR_DEPARTMENT
-               for c in list_open_cases(department_id=g.api_key.department_id, state=state, limit=500)
-               if state != "assigned" or c.assignee_id is None]
-    waiting.sort(key=lambda c: (c.due_at is None, c.due_at))
+    waiting = list_cases_waiting_for_department(g.api_key.department_id)
     return jsonify(referrals=[_case_json(c) for c in waiting])
 
 
@@ -249,7 +182,8 @@ def reply_to_referral(case_id: int):
                        [{"field": "reason", "message": "required"}, {"field": "version", "message": "required"}])
     actor = _department_user(g.api_key)
     case = get_case_for(actor, case_id)
-    trigger = {"objection": "reply", "repair": "give_opinion", "complaint": "respond"}[case.kind]
+    # The department's answer to what the case waits for (verification, opinion, response).
+    trigger = CASE_WORKFLOWS[case.kind].answer_by(DEPARTMENT)
     verification = body.get("verification")
     transition_case(case.id, Action(trigger, version, reason, verification=verification), actor)
     return jsonify(_case_json(get_case_for(actor, case_id)))
@@ -257,8 +191,7 @@ def reply_to_referral(case_id: int):
 
 def _department_user(key):
     """The department's own account acts for its key (audit events need a user)."""
-    user = db.session.scalar(select(User).where(User.department_id == key.department_id, User.role == "department",
-                                                User.is_active.is_(True)).order_by(User.id))
+    user = accounts.get_department_actor(key.department_id)
     if user is None:
         raise ApiError(409, "The department has no active user account to act for the key.")
     return user
@@ -289,11 +222,8 @@ def subscribe_webhook():
     events = body.get("events", ["*"])
     if not isinstance(events, list) or not all(isinstance(e, str) for e in events) or not events:
         raise ApiError(422, "events must be a list of notice names.", [{"field": "events", "message": "invalid"}])
-    secret = secrets.token_urlsafe(32)
-    subscription = WebhookSubscription(department_id=g.api_key.department_id, name=str(body.get("name") or "api")[:100],
-                                       url=url, secret=secret, events=events)
-    db.session.add(subscription)
-    db.session.commit()
+    subscription, secret = accounts.subscribe_webhook(g.api_key.department_id, str(body.get("name") or "api")[:100],
+                                                      url, events)
     return jsonify(id=subscription.id, secret=secret), 201
 
 
@@ -301,11 +231,10 @@ def subscribe_webhook():
 @api_key
 @operation("Unsubscribe a webhook", status=204, response={"type": "object"})
 def unsubscribe_webhook(subscription_id: int):
-    subscription = db.session.get(WebhookSubscription, subscription_id)
-    if subscription is None or subscription.department_id != g.api_key.department_id:
-        raise ApiError(404, "No such subscription.")
-    subscription.is_active = False
-    db.session.commit()
+    try:
+        accounts.unsubscribe_webhook(g.api_key.department_id, subscription_id)
+    except NotFound:
+        raise ApiError(404, "No such subscription.") from None
     return "", 204
 
 

@@ -10,8 +10,7 @@ from flask_login import current_user, login_user, logout_user
 from app.errors import InvalidInput, TooManyAttempts
 from app.forms.auth import NewPasswordForm, SignInForm, SignUpForm
 from app.services import accounts
-from app.services.accounts import password_reset
-from app.services.admin.demo import DEMO_ACCOUNTS
+from app.services.admin import DEMO_ACCOUNTS
 from app.web.access import public, signed_in
 from app.web.home import home_endpoint
 
@@ -112,11 +111,11 @@ def set_language(code: str):
 @public
 def reset_password(token: str):
     """Set a new password through the single-use link an admin issued."""
-    password_reset.find_reset(token[:100])  # 404 or 410 before anything is shown
+    accounts.find_reset(token[:100])  # 404 or 410 before anything is shown
     form = NewPasswordForm()
     status = 200
     if form.validate_on_submit():
-        user = password_reset.complete_reset(token[:100], form.password.data)
+        user = accounts.complete_reset(token[:100], form.password.data)
         if current_user.is_authenticated:
             logout_user()
         session.clear()

@@ -10,13 +10,17 @@ from flask_login import current_user
 
 from app import clock
 from app.errors import DomainError
-from app.extensions import db
 from app.forms.dept import ImportForm, RecordForm
 from app.models.enums import Role
-from app.services.cases import list_open_cases
-from app.services.notices.dispatch import list_inbox
-from app.services.records import NewRecord, count_records_by_state, enter_record, list_records_of_department
-from app.services.records.imports import import_records
+from app.services.cases import list_cases_waiting_for_department
+from app.services.notices import list_inbox
+from app.services.records import (
+    NewRecord,
+    count_records_by_state,
+    enter_record,
+    import_records,
+    list_records_of_department,
+)
 from app.web.access import roles
 
 bp = Blueprint("dept", __name__, url_prefix="/dept")
@@ -29,7 +33,7 @@ def home():
     return render_template(
         "dept/home.html",
         department=department,
-        referrals=list_open_cases(department_id=department.id, state="referred"),
+        referrals=list_cases_waiting_for_department(department.id, limit=50),
         now=clock.now(),
         counts=count_records_by_state(department.id),
         records=list_records_of_department(department.id, limit=50),
@@ -37,21 +41,11 @@ def home():
     )
 
 
-# States in which a case waits for its department: objection verification, repair opinion,
-# a complaint assigned to the department.
-WAITING_FOR_DEPARTMENT = ("referred", "awaiting_department", "assigned")
-
-
 @bp.route("/referrals")
 @roles(Role.DEPARTMENT)
 def referrals():
     department = current_user.department
-    waiting = [
-        c for state in WAITING_FOR_DEPARTMENT
-        for c in list_open_cases(department_id=department.id, state=state, limit=500)
-        if state != "assigned" or c.assignee_id is None
-    ]
-    waiting.sort(key=lambda c: (c.due_at is None, c.due_at))
+    waiting = list_cases_waiting_for_department(department.id)
     return render_template("dept/referrals.html", department=department, referrals=waiting, now=clock.now())
 
 
@@ -72,7 +66,6 @@ def new_record():
         try:
             record = enter_record(current_user.department, entry, current_user)
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(str(error))
             status = 422
         else:
@@ -104,8 +97,7 @@ def import_records_page():
             if report.ok:
                 flash(_("%(n)d records imported.", n=report.imported), "success")
                 return redirect(url_for("dept.home"))
-            db.session.rollback()
-            status = 422
+            status = 422  # nothing was imported
             if form.report.data:
                 return Response(report.as_csv(), status=422, mimetype="text/csv",
                                 headers={"Content-Disposition": "attachment; filename=import-errors.csv"})

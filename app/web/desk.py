@@ -15,8 +15,9 @@ from app.forms.desk import BulkForm, QueueFilterForm
 from app.forms.validators import choices
 from app.labels import label
 from app.models.enums import Role
-from app.services.accounts.directory import list_departments, list_officers
+from app.services.accounts import list_departments, list_officers
 from app.services.cases import (
+    BULK_TRIGGERS,
     QueueCursor,
     QueueFilter,
     apply_to_many,
@@ -30,7 +31,7 @@ from app.services.records import count_late_publications
 from app.services.sla import sla_compliance, summarise
 from app.web.access import roles
 from app.web.charts import bar_chart
-from workflows import CASE_WORKFLOWS, RECORD
+from workflows import CASE_WORKFLOWS, RECORD, case_transitions
 from workflows.diagram import shared_exits, svg
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
@@ -53,9 +54,6 @@ def dashboard():
         due_soon_counts=count_open_cases(due_between=(now, due_soon_horizon())),
         late=count_late_publications(90),
     )
-
-
-BULK_ACTIONS = ("claim", "accept", "reassign")
 
 
 def _filter_form() -> QueueFilterForm:
@@ -105,7 +103,7 @@ def queues():
 
 def _bulk_form() -> BulkForm:
     form = BulkForm()
-    form.action.choices = choices([(a, label("trigger", a)) for a in BULK_ACTIONS])
+    form.action.choices = choices([(a, label("trigger", a)) for a in BULK_TRIGGERS])
     form.assignee_id.choices = choices([(u.id, u.display_name) for u in list_officers()])
     return form
 
@@ -123,10 +121,11 @@ def bulk():
         raise InvalidInput(_("The list of cases was not understood. Reload the page.")) from None
     if not versions:
         raise InvalidInput(_("Tick at least one case."))
+    steps = case_transitions(form.action.data)
     result = apply_to_many(
         current_user, form.action.data, versions,
-        assignee_id=form.assignee_id.data if form.action.data == "reassign" else None,
-        reason=_("Bulk action from the queue") if form.action.data == "reassign" else None,
+        assignee_id=form.assignee_id.data if any(t.assigns for t in steps) else None,
+        reason=_("Bulk action from the queue") if any(t.reason_required for t in steps) else None,
     )
     if result.done:
         flash(_("Done for %(n)d case(s): %(numbers)s", n=len(result.done), numbers=", ".join(result.done)), "success")
@@ -138,11 +137,14 @@ def bulk():
 
 def _compliance_views(days: int):
     rows = sla_compliance(days)
-    departments = {d.id: d.name for d in list_departments()}
     by_workflow = [(label("case_kind", k), t, m) for k, t, m in summarise(rows, "workflow")]
     by_step = [(f"{label('case_kind', k)} · {label('clock', c)}", t, m) for (k, c), t, m in summarise(rows, "step")]
-    by_department = [(departments.get(d, _("Platform")) if d else _("Platform"), t, m)
-                     for d, t, m in summarise(rows, "department")]
+    # The platform's own steps first, then each department's (verification, opinion) by name.
+    per_department = summarise(rows, "department")
+    names = {r.department_id: r.department for r in rows}
+    by_department = [(_("Platform"), t, m) for d, t, m in per_department if d is None] + sorted(
+        (names[d], t, m) for d, t, m in per_department if d is not None
+    )
     return rows, by_workflow, by_step, by_department
 
 
@@ -158,7 +160,7 @@ def sla_charts():
             "charts": [
                 (_("Per workflow"), bar_chart(by_workflow, _("Per workflow"))),
                 (_("Per step"), bar_chart(by_step, _("Per step"))),
-                (_("Per department"), bar_chart(by_department, _("Per department"))),
+                (_("Platform and departments"), bar_chart(by_department, _("Platform and departments"))),
             ],
         })
     return render_template("desk/sla.html", periods=periods)
@@ -175,13 +177,13 @@ def sla_csv():
     if not 1 <= days <= 3660:
         raise InvalidInput(_("The period must be a number of days."))
     rows = sla_compliance(days)
-    departments = {d.id: d.name for d in list_departments()}
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["workflow", "step", "department", "deadlines", "met", "rate"])
-    for r in sorted(rows, key=lambda r: (r.workflow, r.clock, r.department_id or 0)):
-        writer.writerow([r.workflow, r.clock, departments.get(r.department_id, "") if r.department_id else "",
-                         r.total, r.met, f"{r.rate:.4f}"])
+    # charged_to: "platform" for the platform's own steps (no department), else "department".
+    writer.writerow(["workflow", "step", "charged_to", "department", "deadlines", "met", "missed", "rate"])
+    for r in sorted(rows, key=lambda r: (r.workflow, r.clock, r.department or "")):
+        writer.writerow([r.workflow, r.clock, r.charged_to, r.department or "", r.total, r.met, r.missed,
+                         f"{r.rate:.4f}"])
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename=sla-{days}d.csv"})
 

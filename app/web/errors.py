@@ -1,7 +1,12 @@
-"""Error pages in the user's language, and the mapping of domain errors to status codes."""
+"""Error pages in the user's language, and the mapping of domain errors to status codes.
+
+The one place of the web layer that touches the session: an error that reaches a handler
+rolls it back (use cases roll back what they started; this covers a failure anywhere else).
+The API's problem details (RFC 9457) are made here too.
+"""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Blueprint, Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
@@ -78,3 +83,38 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return _render(500)
+
+
+class ApiError(DomainError):
+    """A request the API refuses before any use case runs: status, detail, field errors."""
+
+    def __init__(self, status: int, detail: str, errors: list | None = None):
+        super().__init__(detail)
+        self.status, self.errors = status, errors
+
+
+API_TITLES = {400: "Bad Request", 404: "Not Found", 409: "Conflict", 422: "Unprocessable Content"}
+
+
+def problem(status: int, title: str, detail: str | None = None, errors: list | None = None):
+    body = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+def register_api_error_handlers(bp: Blueprint) -> None:
+    @bp.errorhandler(ApiError)
+    def api_error(error: ApiError):
+        db.session.rollback()
+        return problem(error.status, API_TITLES.get(error.status, "Error"), str(error.message), error.errors)
+
+    @bp.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        db.session.rollback()
+        return problem(error.status, type(error).__name__, str(error))

@@ -4,17 +4,23 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.errors import DomainError
-from app.extensions import db
 from app.forms.cases import ApplicationForm, ComplaintForm, RepairForm
 from app.forms.validators import choices
-from app.models import CreditRecord, Department
+from app.models import CreditRecord
 from app.models.enums import AttachmentPurpose, CaseKind, Role
-from app.services.cases import Submission, files, list_cases_of_subject, reason_text, repair_eligibility, submit_case
-from app.services.notices.dispatch import list_inbox
-from app.services.records import list_records_of_subject
+from app.services.accounts import list_departments
+from app.services.cases import (
+    Submission,
+    Upload,
+    list_cases_of_subject,
+    reason_text,
+    repair_eligibility,
+    submit_case,
+)
+from app.services.notices import list_inbox
+from app.services.records import find_record_of_subject, list_records_of_subject
 from app.web.access import roles
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
@@ -34,24 +40,23 @@ def home():
 
 
 def _own_record(record_id: int) -> CreditRecord:
-    record = db.session.get(CreditRecord, record_id)
-    if record is None or record.subject_id != current_user.subject_id:
+    record = find_record_of_subject(current_user.subject_id, record_id)
+    if record is None:
         abort(404)  # another subject's record is as good as absent
     return record
 
 
-def _uploads(field, purpose: str) -> list[files.Upload]:
-    return [files.Upload(purpose, f.filename or "", f.read()) for f in field.data or [] if f and f.filename]
+def _uploads(field, purpose: str) -> list[Upload]:
+    return [Upload(purpose, f.filename or "", f.read()) for f in field.data or [] if f and f.filename]
 
 
-def _submit(form, kind: str, record: CreditRecord | None, uploads: list[files.Upload], **extra):
+def _submit(form, kind: str, record: CreditRecord | None, uploads: list[Upload], **extra):
     try:
         case = submit_case(current_user, Submission(
             kind=kind, title=form.title.data, statement=form.statement.data,
             record_id=record.id if record else None, uploads=uploads, **extra,
         ))
     except DomainError as error:
-        db.session.rollback()
         form.form_errors.append(str(error))
         return None
     flash(_("Your application %(number)s has been submitted.", number=case.number), "success")
@@ -80,7 +85,7 @@ def new_repair(record_id: int):
     """The eligibility check is shown before anything is filled in, with each reason."""
     record = _own_record(record_id)
     form = RepairForm()
-    blocking = [p for p in repair_eligibility(record, {AttachmentPurpose.OBLIGATION_PROOF, AttachmentPurpose.CREDIT_COMMITMENT})]
+    blocking = repair_eligibility(record, {AttachmentPurpose.OBLIGATION_PROOF, AttachmentPurpose.CREDIT_COMMITMENT})
     status = 200
     if form.validate_on_submit():
         uploads = (
@@ -105,7 +110,7 @@ def new_repair(record_id: int):
 def new_complaint():
     form = ComplaintForm()
     records = list_records_of_subject(current_user.subject_id)
-    departments = db.session.scalars(select(Department).where(Department.is_active.is_(True)).order_by(Department.name)).all()
+    departments = list_departments()  # the active ones
     form.record_id.choices = choices([(0, "—")] + [(r.id, f"{r.decision_number}（{r.department.name}）") for r in records])
     form.department_id.choices = choices([(0, "—")] + [(d.id, d.name) for d in departments])
     status = 200

@@ -6,14 +6,14 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select
 
+from app import clock
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
 from app.models import AdminAudit, CalendarOverride, Timer
 from app.models.enums import CaseKind, Role, TimerStatus, TimerUnit
-from app.services.calendar import working as calendar_service
-from app.services.calendar import overrides as calendar_admin
-from app import clock
 from app.services.calendar import WorkingCalendar, get_working_calendar
+from app.services.calendar import overrides as calendar_admin
+from app.services.calendar import working as calendar_service
 from app.services.sla import deadline
 from tests.factories import make_department, make_subject, make_user, submit
 

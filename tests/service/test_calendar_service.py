@@ -6,10 +6,10 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select
 
-from app.models import CalendarOverride
-from app.models.enums import CaseKind, Role
 from app import clock
-from app.services.calendar import get_working_calendar, import_overrides
+from app.models import AdminAudit, CalendarOverride
+from app.models.enums import CaseKind, Role
+from app.services.calendar import get_working_calendar, import_schedule
 from tests.factories import make_department, make_subject, make_user, submit
 
 
@@ -70,12 +70,48 @@ def test_a_bad_line_imports_nothing_and_says_which(app, db, tmp_path):
     assert db.session.scalar(select(CalendarOverride)) is None
 
 
+def test_the_cli_import_is_the_admin_import_audited_as_the_admin_it_names(app, db, tmp_path):
+    admin, officer = make_user(Role.ADMIN), make_user(Role.OFFICER)
+    path = tmp_path / "schedule.csv"
+    path.write_bytes("2026-10-09,holiday,临时调整\n".encode("gb18030"))  # the admin console's encodings too
+    for name in ("nobody", officer.username):
+        refused = _cli(app, "calendar", "import", str(path), "--by", name)
+        assert refused.exit_code == 1 and "no active admin" in refused.output
+    assert db.session.scalar(select(CalendarOverride)) is None
+    done = _cli(app, "calendar", "import", str(path), "--by", admin.username)
+    assert done.exit_code == 0, done.output
+    override = db.session.scalar(select(CalendarOverride))
+    assert (override.day, override.note, override.created_by_id) == (date(2026, 10, 9), "临时调整", admin.id)
+    [entry] = db.session.scalars(select(AdminAudit)).all()
+    assert (entry.actor_id, entry.action, entry.after) == (
+        admin.id, "calendar.import", {"2026-10-09": {"kind": "holiday", "note": "临时调整"}})
+
+
+def test_a_cli_import_without_an_admin_is_audited_as_the_system(app, db, tmp_path):
+    path = tmp_path / "schedule.csv"
+    path.write_text("2026-10-09,holiday\n", encoding="utf-8")
+    assert _cli(app, "calendar", "import", str(path)).exit_code == 0
+    assert db.session.scalar(select(CalendarOverride)).created_by_id is None
+    [entry] = db.session.scalars(select(AdminAudit)).all()
+    assert (entry.actor_id, entry.action, entry.after) == (
+        None, "calendar.import", {"2026-10-09": {"kind": "holiday", "note": None}})
+
+
+def test_a_cli_import_outside_the_calendar_years_or_unreadable_imports_nothing(app, db, tmp_path):
+    path = tmp_path / "schedule.csv"
+    for content in (b"1990-10-09,holiday\n", b"", b"\xff\xfe\x00\x00"):
+        path.write_bytes(content)
+        result = _cli(app, "calendar", "import", str(path))
+        assert result.exit_code == 1, content
+    assert db.session.scalar(select(CalendarOverride)) is None
+
+
 def test_overrides_change_deadlines_computed_after_them(db):
     department, subject = make_department(), make_subject()
     applicant = make_user(Role.APPLICANT, subject=subject)
     before = get_working_calendar().add_working_days(date(2026, 11, 2), 2)
     assert before == date(2026, 11, 4)
-    report = import_overrides("2026-11-03,holiday,突发停工\n")
+    report = import_schedule(None, "2026-11-03,holiday,突发停工\n".encode())
     assert report.added == [date(2026, 11, 3)]
     assert get_working_calendar().add_working_days(date(2026, 11, 2), 2) == date(2026, 11, 5)
     with clock.frozen_clock(datetime(2026, 11, 2, 10, 0)):
@@ -85,7 +121,7 @@ def test_overrides_change_deadlines_computed_after_them(db):
 
 
 def test_an_override_can_make_a_weekend_a_working_day(db):
-    import_overrides("2026-11-07,workday\n")
+    import_schedule(None, b"2026-11-07,workday\n")
     calendar = get_working_calendar()
     assert calendar.is_working_day(date(2026, 11, 7))
     assert calendar.describe(date(2026, 11, 7)).source == "override"
@@ -95,7 +131,7 @@ def test_an_override_can_make_a_weekend_a_working_day(db):
 def test_an_import_that_changes_a_day_in_place_refreshes_the_calendar(db):
     day = date(2031, 3, 3)  # a Monday, in a year without holiday data
     with clock.frozen_clock(datetime(2026, 11, 25, 10, 0)):
-        import_overrides(f"{day},holiday,first")
+        import_schedule(None, f"{day},holiday,first".encode())
         assert not get_working_calendar().is_working_day(day)
-        import_overrides(f"{day},workday,second")  # same row, same count, same id, same clock
+        import_schedule(None, f"{day},workday,second".encode())  # same row, same count, same id, same clock
         assert get_working_calendar().is_working_day(day)

@@ -6,10 +6,9 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
-from app import identifiers
+from app import clock, identifiers
 from app.models import Case, CaseEvent, CreditRecord, Department, RecordEvent, Subject, User
 from app.models.enums import RecordClass, RecordState, Role
-from app import clock
 from app.services.accounts import check_password
 from app.services.admin.demo import DEMO_ACCOUNTS, AlreadySeeded, seed_demo
 

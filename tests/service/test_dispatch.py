@@ -12,11 +12,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from app import clock
 from app.models import Notification, WebhookSubscription
 from app.models.enums import Channel, NotificationStatus, Role
-from app import clock
-from app.services import notices
 from app.services.notices.dispatch import dispatch_pending, retry_notices, sign
+from app.services.notices.outbox import enqueue
 from tests.factories import make_department, make_user
 
 
@@ -107,7 +107,7 @@ def _subject(message) -> str:
 
 def test_a_notice_reaches_the_smtp_server_once(db, smtp):
     department = make_department(contact_email="credit@dept.example.cn")
-    notices.enqueue("case-ref:1", "case_referred", {"case": "YY-2026-000001"}, department_id=department.id)
+    enqueue("case-ref:1", "case_referred", {"case": "YY-2026-000001"}, department_id=department.id)
     db.session.commit()
     assert {n.channel for n in _rows(db)} == {Channel.INBOX, Channel.EMAIL}
     first = dispatch_pending()
@@ -124,7 +124,7 @@ def test_a_notice_reaches_the_smtp_server_once(db, smtp):
 def test_reminders_to_one_person_go_out_as_one_digest(db, smtp):
     supervisor = make_user(Role.SUPERVISOR, email="boss@platform.example.cn")
     for n in range(3):
-        notices.enqueue(f"breach:{n}", "sla_breached", {"case": f"YY-2026-00000{n}", "due_at": "2026-11-20"},
+        enqueue(f"breach:{n}", "sla_breached", {"case": f"YY-2026-00000{n}", "due_at": "2026-11-20"},
                        user_id=supervisor.id)
     db.session.commit()
     result = dispatch_pending()
@@ -137,7 +137,7 @@ def test_reminders_to_one_person_go_out_as_one_digest(db, smtp):
 
 def test_english_speakers_get_the_english_variant(db, smtp):
     user = make_user(Role.APPLICANT, email="a@example.com", locale="en")
-    notices.enqueue("sub:1", "case_submitted", {"case": "TS-2026-000009"}, user_id=user.id)
+    enqueue("sub:1", "case_submitted", {"case": "TS-2026-000009"}, user_id=user.id)
     db.session.commit()
     dispatch_pending()
     assert _subject(smtp.messages[0][1]) == "Application submitted: TS-2026-000009"
@@ -149,8 +149,8 @@ def test_webhook_is_signed_and_delivered_once(db, receiver):
     db.session.add(WebhookSubscription(department_id=department.id, name="dept system", url=hook.url,
                                        secret=hook.secret, events=["records_retired"]))
     db.session.flush()
-    notices.enqueue("retired:1", "records_retired", {"count": 2, "records": ["A", "B"]}, department_id=department.id)
-    notices.enqueue("ref:1", "case_referred", {"case": "YY-1"}, department_id=department.id)  # not subscribed
+    enqueue("retired:1", "records_retired", {"count": 2, "records": ["A", "B"]}, department_id=department.id)
+    enqueue("ref:1", "case_referred", {"case": "YY-1"}, department_id=department.id)  # not subscribed
     db.session.commit()
     dispatch_pending()
     dispatch_pending()
@@ -165,7 +165,7 @@ def test_a_downstream_platform_subscription_gets_every_departments_notices(db, r
     db.session.add(WebhookSubscription(department_id=None, name="joint sanctions", url=hook.url, secret=hook.secret))
     db.session.flush()
     for department in (make_department(), make_department()):
-        notices.enqueue(f"revoked:{department.id}", "record_revoked", {"record": "R", "case": "C"},
+        enqueue(f"revoked:{department.id}", "record_revoked", {"record": "R", "case": "C"},
                        department_id=department.id)
     db.session.commit()
     dispatch_pending()
@@ -177,7 +177,7 @@ def test_a_failing_receiver_is_retried_with_back_off_then_dead(app, db, receiver
     department = make_department()
     db.session.add(WebhookSubscription(department_id=department.id, name="flaky", url=hook.url, secret=hook.secret))
     db.session.flush()
-    notices.enqueue("ref:9", "case_referred", {"case": "YY-9"}, department_id=department.id)
+    enqueue("ref:9", "case_referred", {"case": "YY-9"}, department_id=department.id)
     db.session.commit()
     webhook = _rows(db, channel=Channel.WEBHOOK)[0]
     delays = []
@@ -205,7 +205,7 @@ def test_smtp_down_means_retry_not_loss(app, db):
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=9)  # nothing listens on the discard port
     try:
         user = make_user(Role.OFFICER, email="o@platform.example.cn")
-        notices.enqueue("k:1", "sla_due_soon", {"case": "X", "due_at": "D"}, user_id=user.id)
+        enqueue("k:1", "sla_due_soon", {"case": "X", "due_at": "D"}, user_id=user.id)
         db.session.commit()
         result = dispatch_pending()
     finally:
@@ -219,7 +219,7 @@ def test_a_claimed_notice_is_not_taken_by_a_second_dispatcher(app, db):
     from app.services.notices.dispatch import claim_due
 
     user = make_user(Role.OFFICER)
-    notices.enqueue("k:2", "case_submitted", {"case": "X"}, user_id=user.id)
+    enqueue("k:2", "case_submitted", {"case": "X"}, user_id=user.id)
     db.session.commit()
     assert len(claim_due(10)) == 1
     assert claim_due(10) == []  # claimed: invisible to the next dispatcher
@@ -229,7 +229,7 @@ def test_a_claimed_notice_is_not_taken_by_a_second_dispatcher(app, db):
 
 def test_outbox_retry_cli(app, db):
     user = make_user(Role.OFFICER)
-    notices.enqueue("k:3", "case_submitted", {"case": "X"}, user_id=user.id)
+    enqueue("k:3", "case_submitted", {"case": "X"}, user_id=user.id)
     row = _rows(db)[0]
     row.status = NotificationStatus.DEAD
     db.session.commit()

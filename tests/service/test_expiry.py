@@ -7,9 +7,9 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app import clock
 from app.models import Case, CreditRecord, Notification, RecordEvent
 from app.models.enums import CaseKind, RecordClass, RecordState, Role
-from app import clock
 from app.services.admin.jobs import expire_job
 from app.services.records.expiry import list_due_records, retire_expired_records
 from tests.factories import act, make_department, make_record, make_subject, make_user, submit

@@ -2,7 +2,6 @@
 nothing half done. Real processes on a real, committed database."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess

@@ -6,10 +6,10 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from app import clock
 from app.extensions import db
 from app.models import CreditRecord, JobRun, RecordEvent
 from app.models.enums import RecordClass, RecordState
-from app import clock
 from app.services.admin.jobs import JOBS, job_health, job_lock, run_job
 from app.services.records.retention import PURGED_TEXT, purge_expired_personal_data
 from tests.factories import make_record
@@ -101,9 +101,8 @@ def test_retention_purges_personal_data_and_keeps_the_trail(db):
 
 
 def test_the_scheduler_runs_every_job_once_at_a_time(app):
-    from apscheduler.triggers.cron import CronTrigger
-
     from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.cron import CronTrigger
 
     from app.jobs import build_scheduler
 

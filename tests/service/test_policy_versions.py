@@ -7,14 +7,14 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select
 
+from app import clock
 from app.errors import Conflict, InvalidInput
 from app.models import AdminAudit, CaseEvent, RecordEvent, Timer
 from app.models.enums import CaseKind, RecordClass, Role, TimerStatus
-from app import clock
-from app.services.policy import versions as service
-from app.services.policy import get_policy_in_force
-from app.services.sla import deadline
 from app.services.admin.recompute import recompute
+from app.services.policy import get_policy_in_force
+from app.services.policy import versions as service
+from app.services.sla import deadline
 from tests.factories import make_record, make_subject, make_user, submit
 
 TODAY = datetime(2026, 11, 25, 10, 0)  # a Wednesday
@@ -75,7 +75,7 @@ def test_the_preview_counts_what_a_recompute_would_change(db):
         make_record(subject=subject, severity=RecordClass.SERIOUS, decision_date=date(2026, 9, 1))
         applicant = make_user(Role.APPLICANT, subject=subject)
         submit(applicant, CaseKind.OBJECTION, recent)
-        preview = service.preview(_draft(), EFFECTIVE)
+        preview = service.preview_draft(_draft(), EFFECTIVE)
     assert preview.records_checked == 3
     assert (preview.retire_earlier, preview.retire_later, preview.retire_at_once) == (2, 0, 1)
     assert preview.timers_longer == 1 and preview.timers_shorter == 0 and preview.cases_touched == 1

@@ -1,16 +1,16 @@
 """State rules that live in the database: append-only audit, CHECK constraints, UTC instants."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from app.models import Case, CaseEvent, RecordEvent, User
-from app.models.enums import CaseKind, Role
 from app import clock
-from app.services.cases import next_case_number
+from app.models import AdminAudit, Case, CaseEvent, RecordEvent, User
+from app.models.enums import CaseKind, Role
+from app.services.cases.submission import next_case_number
 from app.services.policy import get_policy_in_force
 from tests.factories import make_department, make_record, make_subject, make_user
 
@@ -44,6 +44,19 @@ def test_audit_tables_refuse_updates_and_deletes(db, statement):
         with pytest.raises(DBAPIError, match="append-only"):
             with db.session.begin_nested():
                 db.session.execute(sa.text(statement.format(t=table)))
+
+
+@pytest.mark.parametrize("statement", ["UPDATE admin_audit SET action = 'rewritten'", "DELETE FROM admin_audit"])
+@pytest.mark.parametrize("by_the_system", [False, True])
+def test_the_admin_audit_refuses_updates_and_deletes(db, statement, by_the_system):
+    """Also after migration 0011 rebuilt the table on SQLite to let the system be the actor."""
+    admin = make_user(Role.ADMIN)
+    db.session.add(AdminAudit(actor_id=None if by_the_system else admin.id, action="calendar.import",
+                              object_type="calendar", object_id=None, before=None, after={"x": 1}))
+    db.session.flush()
+    with pytest.raises(DBAPIError, match="append-only"):
+        with db.session.begin_nested():
+            db.session.execute(sa.text(statement))
 
 
 def test_event_sequence_is_unique_per_case(db):
@@ -82,7 +95,7 @@ def test_record_dates_must_be_ordered(db):
 def test_instants_come_back_aware_in_utc(db):
     department = make_department(created_at=datetime(2026, 1, 1, 8, 0, tzinfo=timezone(timedelta(hours=8))))
     db.session.expire(department)
-    assert department.created_at == datetime(2026, 1, 1, 0, 0, tzinfo=timezone.utc)
+    assert department.created_at == datetime(2026, 1, 1, 0, 0, tzinfo=UTC)
     assert department.created_at.tzinfo is not None
 
 

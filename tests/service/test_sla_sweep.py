@@ -6,9 +6,9 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
+from app import clock
 from app.models import CaseEvent, Notification, Timer
 from app.models.enums import CaseKind, Role
-from app import clock
 from app.services.admin.jobs import sla_job
 from app.services.sla import next_working_time, sweep_sla
 from tests.factories import act, make_department, make_record, make_subject, make_user, submit

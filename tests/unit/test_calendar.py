@@ -22,7 +22,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.services.calendar import working as working_calendar
 from app.services.calendar import (
     InvalidPeriod,
     WorkingCalendar,
@@ -30,6 +29,7 @@ from app.services.calendar import (
     end_of_period,
     parse_period,
 )
+from app.services.calendar import working as working_calendar
 
 D = date
 PROPERTY = settings(database=None, max_examples=200, deadline=None)

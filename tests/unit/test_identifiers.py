@@ -12,6 +12,7 @@ from flask_babel.speaklater import LazyString
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.clock import frozen_clock
 from app.identifiers import (
     USCC_ALPHABET,
     InvalidIdentifier,
@@ -26,7 +27,6 @@ from app.identifiers import (
     validate_id_number,
     validate_uscc,
 )
-from app.clock import frozen_clock
 
 # Real-world codes: the brief's example, Huawei Technologies, Tencent (Shenzhen), Alibaba (China).
 VALID_USCCS = ["91350100M000100Y43", "914403001922038216", "9144030071526726XG", "91330100716105852F"]

@@ -27,8 +27,8 @@ from workflows import (
     Transition,
     TransitionRefused,
     Workflow,
+    definition,
 )
-from workflows import definition
 from workflows.definition import NO_SLA, transition
 
 WORKFLOWS = [OBJECTION, REPAIR, COMPLAINT, RECORD]

@@ -120,11 +120,11 @@ def test_security_headers_are_set(client):
 def test_admins_see_dead_letters_and_send_them_again(client, db):
     from app.models import Notification
     from app.models.enums import NotificationStatus
-    from app.services import notices
+    from app.services.notices.outbox import enqueue
     from tests.web.helpers import csrf_token
 
     admin = make_user(Role.ADMIN)
-    notices.enqueue("k:dead", "case_submitted", {"case": "X"}, user_id=admin.id)
+    enqueue("k:dead", "case_submitted", {"case": "X"}, user_id=admin.id)
     notice = db.session.scalars(db.select(Notification)).one()
     notice.status, notice.attempts, notice.last_error = NotificationStatus.DEAD, 8, "SMTP: refused"
     db.session.commit()

@@ -7,10 +7,10 @@ from datetime import date, datetime
 
 import pytest
 
-from app.models.enums import CaseKind, Role, SubjectKind
 from app import clock
-from app.services.audit import audit_admin_change
+from app.models.enums import CaseKind, Role, SubjectKind
 from app.services.admin.audit_log import AuditFilter, parse_object, search_audit
+from app.services.audit import audit_admin_change
 from tests.factories import act, id_number, make_department, make_record, make_subject, make_user, submit
 from tests.web.helpers import sign_in, text
 

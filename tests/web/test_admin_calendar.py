@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from app.models import AdminAudit, CalendarOverride
 from app.models.enums import CaseKind, Role
-from app.services.calendar import working as calendar_service
-from app.services.calendar import overrides as calendar_admin
 from app.services.calendar import get_working_calendar
+from app.services.calendar import overrides as calendar_admin
+from app.services.calendar import working as calendar_service
 from tests.factories import make_department, make_subject, make_user, submit
 from tests.web.helpers import csrf_token, sign_in, text
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.models import AdminAudit, ApiKey, Department, WebhookSubscription
 from app.models.enums import Role
-from app.services.accounts.api_keys import authenticate
+from app.services.accounts import authenticate_key
 from tests.factories import make_department, make_user
 from tests.web.helpers import csrf_token, sign_in, text
 
@@ -65,7 +65,7 @@ def test_api_key_shown_once_listed_by_prefix_and_revoked(client, db):
     assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
     token = re.search(r'value="(cdk_[^"]+)"', text(shown)).group(1)
     key = db.session.scalar(select(ApiKey).where(ApiKey.department_id == department.id))
-    assert authenticate(token).id == key.id
+    assert authenticate_key(token).id == key.id
     listing = text(client.get(page))
     assert f"cdk_{key.prefix}_" in listing and token not in listing
     created = _audit(db, "apikey.create")
@@ -77,7 +77,7 @@ def test_api_key_shown_once_listed_by_prefix_and_revoked(client, db):
     assert wrong.status_code == 404
     revoked = client.post(f"{page}/keys/{key.prefix}/revoke", data={"csrf_token": csrf_token(client, page)})
     assert revoked.status_code == 302
-    assert authenticate(token) is None
+    assert authenticate_key(token) is None
     entry = _audit(db, "apikey.revoke")
     assert entry.before["revoked_at"] is None and entry.after["revoked_at"]
 

@@ -5,9 +5,9 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
+from app import clock
 from app.models import AdminAudit, Policy
 from app.models.enums import Role
-from app import clock
 from app.services.policy import get_policy_in_force
 from tests.factories import make_record, make_user
 from tests.web.helpers import csrf_token, sign_in, text
@@ -80,3 +80,40 @@ def test_policy_pages_are_admin_only(client, db):
     sign_in(client, make_user(Role.SUPERVISOR).username)
     assert client.get("/admin/policy").status_code == 403
     assert client.get("/admin/policy/new").status_code == 403
+
+
+def test_each_bad_field_is_marked_and_keeps_the_value_in_force(client, db):
+    with clock.frozen_clock(TODAY):
+        sign_in(client, make_user(Role.ADMIN).username)
+        in_force = get_policy_in_force().body
+        for name, bad in (("effective_from", "soon"), ("class.serious.publicity", "three years"),
+                          ("class.general.publicity", "1m"),  # shorter than the shortest publicity
+                          ("sla.repair.accept.length", "0"), ("sla.repair.accept.unit", "hours"),
+                          ("due_soon_wd", "-1"), ("publication_wd", "0"), ("retention", "forever")):
+            page = text(client.post("/admin/policy/new", data=_form(client, action="preview", **{name: bad})))
+            assert f'id="{name}-errors"' in page, name
+            assert page.count("field-errors") == 1, name  # that field only
+            assert 'id="preview"' not in page
+        page = text(client.post("/admin/policy/new", data=_form(client, action="preview", retention="forever")))
+        assert f'name="retention" value="{in_force["retention_after_retirement"]}"' in page
+
+
+def test_a_saved_draft_carries_each_edited_field(client, db):
+    with clock.frozen_clock(TODAY):
+        sign_in(client, make_user(Role.ADMIN).username)
+        saved = client.post("/admin/policy/new", data=_form(client, action="save", **{
+            "sla.repair.accept.unit": "cd", "sla.repair.accept.length": "20", "class.minor.published": "",
+            "class.general.shortest_publicity": "2M", "due_soon_wd": "2", "publication_wd": "5", "retention": "3y"}))
+        assert saved.status_code == 302
+    body = db.session.scalar(select(Policy).where(Policy.version == 2)).body
+    assert body["sla"]["repair"]["accept"]["cd"] == 20 and "wd" not in body["sla"]["repair"]["accept"]
+    assert body["record_classes"]["minor"]["published"] is False
+    assert body["record_classes"]["general"]["shortest_publicity"] == "2m"
+    assert body["reminders"]["due_soon_before"] == {"wd": 2} and body["publication_deadline"] == {"wd": 5}
+    assert body["retention_after_retirement"] == "3y"
+    base = get_policy_in_force().body
+    assert set(body) == set(base)  # what the form does not edit is carried over
+    assert {k: v for k, v in body.items() if k not in EDITED} == {k: v for k, v in base.items() if k not in EDITED}
+
+
+EDITED = {"record_classes", "sla", "reminders", "publication_deadline", "retention_after_retirement"}

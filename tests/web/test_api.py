@@ -5,7 +5,6 @@ import json
 import resource
 import time
 
-
 import pytest
 from sqlalchemy import func, select
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from app import clock
 from app.models import AdminAudit, PasswordReset
 from app.models.enums import Role
-from app import clock
 from app.services.accounts import check_password
 from tests.factories import make_user
 from tests.web.helpers import csrf_token, sign_in, text

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from app.models.enums import CaseKind, RecordClass, RecordState, Role, SubjectKind
 from app import clock
+from app.models.enums import CaseKind, RecordClass, RecordState, Role, SubjectKind
 from tests.factories import act, make_record, make_subject, make_user, submit
 from tests.web.helpers import csrf_token, text
 

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from app import clock
 from app.models import Case
 from app.models.enums import CaseKind, Role
-from app import clock
 from tests.factories import act, make_department, make_record, make_subject, make_user, submit
 from tests.web.helpers import csrf_token, sign_in, text
 

@@ -5,8 +5,8 @@ import csv
 import io
 from datetime import datetime
 
-from app.models.enums import CaseKind, Role
 from app import clock
+from app.models.enums import CaseKind, Role
 from tests.factories import act, make_department, make_record, make_subject, make_user, submit
 from tests.web.helpers import sign_in, text
 
@@ -29,11 +29,38 @@ def test_compliance_counts_met_and_missed_deadlines(client, db):
     assert export.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
     accept = [r for r in rows if r["step"] == "accept"]
-    assert accept == [{"workflow": "objection", "step": "accept", "department": "测试局",
-                       "deadlines": "2", "met": "1", "rate": "0.5000"}]
+    # Accepting is the platform's step, whatever department the record comes from.
+    assert accept == [{"workflow": "objection", "step": "accept", "charged_to": "platform", "department": "",
+                       "deadlines": "2", "met": "1", "missed": "1", "rate": "0.5000"}]
 
 
 def test_a_bad_period_is_a_clear_422(client, db):
     sign_in(client, make_user(Role.SUPERVISOR).username)
     assert client.get("/desk/dashboard/sla.csv?days=forever").status_code == 422
     assert client.get("/desk/dashboard/sla.csv?days=0").status_code == 422
+
+
+def test_the_departments_steps_are_shown_as_theirs_and_the_rest_as_the_platforms(client, db):
+    department = make_department(name="测试局")
+    subject = make_subject()
+    applicant, officer = make_user(Role.APPLICANT, subject=subject), make_user(Role.OFFICER)
+    dept_user = make_user(Role.DEPARTMENT, department=department)
+    with clock.frozen_clock(datetime(2026, 11, 2, 9, 0)) as frozen:
+        case = submit(applicant, CaseKind.OBJECTION, make_record(subject=subject, department=department))
+        frozen.set(datetime(2026, 11, 3, 9, 0))
+        act(case, "accept", officer)
+        frozen.set(datetime(2026, 11, 4, 9, 0))
+        act(case, "refer", officer)  # verification due Nov 11
+        frozen.set(datetime(2026, 11, 16, 9, 0))
+        act(case, "reply", dept_user, "经核查，记录无误", verification="correct")
+        sign_in(client, make_user(Role.SUPERVISOR).username)
+        page = text(client.get("/desk/dashboard/sla"))
+        export = client.get("/desk/dashboard/sla.csv?days=30")
+    chart = page[page.index("平台与各认定单位"):]
+    assert chart.index("平台</text>") < chart.index("测试局</text>")  # the platform first, then each department
+    rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
+    charged = {(r["step"], r["charged_to"], r["department"], r["deadlines"], r["met"]) for r in rows}
+    assert charged == {
+        ("accept", "platform", "", "1", "1"), ("refer", "platform", "", "1", "1"),
+        ("verify", "department", "测试局", "1", "0"), ("verify_limit", "department", "测试局", "1", "1"),
+    }

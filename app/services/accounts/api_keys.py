@@ -12,6 +12,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import ApiKey, Department, User
 from app.services.audit import audit_admin_change
+from app.services.transaction import use_case
 
 
 def _hash(token: str) -> str:
@@ -23,6 +24,7 @@ def _snapshot(key: ApiKey) -> dict:
             "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None}
 
 
+@use_case
 def create_key(department: Department, name: str, actor: User | None = None) -> tuple[ApiKey, str]:
     """A new key for the department; the token is returned once and never stored.
     An admin's action (``actor``) is audited; the CLI's is not (it runs as the operator)."""
@@ -37,8 +39,10 @@ def create_key(department: Department, name: str, actor: User | None = None) -> 
     return key, token
 
 
-def authenticate(token: str | None) -> ApiKey | None:
-    """The active key for a bearer token, or None; every failure looks the same to the caller."""
+@use_case
+def authenticate_key(token: str | None) -> ApiKey | None:
+    """The active key for a bearer token, or None; every failure looks the same to the caller.
+    Records when the key was last used (its own small transaction, before the API call's)."""
     if not token or not token.startswith("cdk_") or token.count("_") < 2:
         return None
     prefix = token.split("_", 2)[1]
@@ -50,6 +54,7 @@ def authenticate(token: str | None) -> ApiKey | None:
     return key
 
 
+@use_case
 def revoke_key(prefix: str, actor: User | None = None, department_id: int | None = None) -> ApiKey:
     """Revoke a key at once; revoking twice changes nothing. ``department_id`` scopes the lookup."""
     stmt = select(ApiKey).where(ApiKey.prefix == prefix)

@@ -15,7 +15,9 @@ from sqlalchemy import func, select
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
 from app.models import ApiKey, Department, User, WebhookSubscription
+from app.models.enums import Role
 from app.services.audit import audit_admin_change
+from app.services.transaction import use_case
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ class DepartmentRow:
     webhooks: int
 
 
-def list_departments() -> list[DepartmentRow]:
+def list_departments_with_counts() -> list[DepartmentRow]:
     """Every department with its counts, in three grouped queries (not one per row)."""
     users = dict(db.session.execute(select(User.department_id, func.count()).where(User.department_id.is_not(None))
                                     .group_by(User.department_id)).all())
@@ -44,6 +46,10 @@ def get_department(department_id: int) -> Department:
     if department is None:
         raise NotFound()
     return department
+
+
+def find_department_by_code(code: str) -> Department | None:
+    return db.session.scalar(select(Department).where(Department.code == code))
 
 
 def _snapshot(d: Department) -> dict:
@@ -66,6 +72,7 @@ def _check_code(code: str, department_id: int | None) -> str:
     return code
 
 
+@use_case
 def create_department(actor: User, details: DepartmentDetails) -> Department:
     department = Department(code=_check_code(details.code, None), name=details.name.strip(),
                             contact_email=details.contact_email or None, is_active=details.is_active)
@@ -76,6 +83,7 @@ def create_department(actor: User, details: DepartmentDetails) -> Department:
     return department
 
 
+@use_case
 def update_department(actor: User, department_id: int, details: DepartmentDetails) -> Department:
     department = get_department(department_id)
     before = _snapshot(department)
@@ -117,19 +125,46 @@ def check_webhook_url(url: str) -> str:
     return url
 
 
-def add_webhook(actor: User, department_id: int, name: str, url: str, events: list[str]) -> tuple[WebhookSubscription, str]:
-    """Subscribe an address; returns the subscription and its signing secret (shown once)."""
-    department = get_department(department_id)
+def _new_subscription(department_id: int, name: str, url: str, events: list[str]) -> tuple[WebhookSubscription, str]:
     secret = secrets.token_urlsafe(32)
-    subscription = WebhookSubscription(department_id=department.id, name=name.strip()[:100] or "webhook",
-                                       url=check_webhook_url(url), secret=secret, events=events or ["*"])
+    subscription = WebhookSubscription(department_id=department_id, name=name, url=url, secret=secret, events=events)
     db.session.add(subscription)
     db.session.flush()
+    return subscription, secret
+
+
+@use_case
+def add_webhook(actor: User, department_id: int, name: str, url: str, events: list[str]) -> tuple[WebhookSubscription, str]:
+    """An admin subscribes an address; returns the subscription and its signing secret (shown once)."""
+    department = get_department(department_id)
+    subscription, secret = _new_subscription(department.id, name.strip()[:100] or "webhook", check_webhook_url(url),
+                                             events or ["*"])
     audit_admin_change(actor, "webhook.create", "webhook", subscription.id, None, _webhook_snapshot(subscription))
     db.session.commit()
     return subscription, secret
 
 
+@use_case
+def subscribe_webhook(department_id: int, name: str, url: str, events: list[str]) -> tuple[WebhookSubscription, str]:
+    """A department subscribes through the API (its key, no admin: not in the admin audit);
+    returns the subscription and its signing secret (shown once)."""
+    subscription, secret = _new_subscription(department_id, name, url, events)
+    db.session.commit()
+    return subscription, secret
+
+
+@use_case
+def unsubscribe_webhook(department_id: int, subscription_id: int) -> WebhookSubscription:
+    """A department ends one of its own subscriptions; another department's is as good as absent."""
+    subscription = db.session.get(WebhookSubscription, subscription_id)
+    if subscription is None or subscription.department_id != department_id:
+        raise NotFound()
+    subscription.is_active = False
+    db.session.commit()
+    return subscription
+
+
+@use_case
 def set_webhook_active(actor: User, department_id: int, webhook_id: int, active: bool) -> WebhookSubscription:
     subscription = db.session.get(WebhookSubscription, webhook_id)
     if subscription is None or subscription.department_id != department_id:
@@ -141,3 +176,9 @@ def set_webhook_active(actor: User, department_id: int, webhook_id: int, active:
                            subscription.id, before, _webhook_snapshot(subscription))
     db.session.commit()
     return subscription
+
+
+def get_department_actor(department_id: int) -> User | None:
+    """The department's own account, which acts for its API key (events need a user); None if it has none."""
+    return db.session.scalar(select(User).where(User.department_id == department_id, User.role == Role.DEPARTMENT,
+                                                User.is_active.is_(True)).order_by(User.id))

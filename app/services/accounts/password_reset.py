@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -21,6 +22,7 @@ from app.extensions import db
 from app.models import PasswordReset, User
 from app.services.accounts.signin import hash_password
 from app.services.audit import audit_admin_change
+from app.services.transaction import use_case
 
 LIFETIME = timedelta(hours=24)
 MIN_LENGTH = 10
@@ -30,8 +32,16 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_reset(actor: User, user_id: int) -> tuple[PasswordReset, str]:
-    """A new link for the account; returns the row and the token (shown once, never stored)."""
+@dataclass(frozen=True)
+class IssuedReset:
+    user: User
+    token: str  # shown to the admin once, never stored
+    expires_at: datetime
+
+
+@use_case
+def issue_reset(actor: User, user_id: int) -> IssuedReset:
+    """A new link for the account, with the token to put in it."""
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound()
@@ -47,7 +57,7 @@ def issue_reset(actor: User, user_id: int) -> tuple[PasswordReset, str]:
     audit_admin_change(actor, "user.password_reset", "user", user.id, None,
                        {"reset_id": reset.id, "expires_at": reset.expires_at.isoformat()})
     db.session.commit()
-    return reset, token
+    return IssuedReset(user, token, reset.expires_at)
 
 
 def find_reset(token: str) -> PasswordReset:
@@ -60,6 +70,7 @@ def find_reset(token: str) -> PasswordReset:
     return reset
 
 
+@use_case
 def complete_reset(token: str, password: str) -> User:
     reset = find_reset(token)
     if len(password) < MIN_LENGTH:

@@ -16,6 +16,7 @@ from app.extensions import db
 from app.identifiers import Identifier
 from app.models import SignInAttempt, Subject, User
 from app.models.enums import Role
+from app.services.transaction import use_case
 
 _hasher = PasswordHasher()
 # Verified against when the name is unknown, so that a wrong name costs as long as a wrong password.
@@ -55,6 +56,7 @@ class SignUp:
     password: str
 
 
+@use_case
 def sign_up_applicant(form: SignUp) -> User:
     """Create an applicant account bound to the subject with the given identifier.
 
@@ -90,6 +92,7 @@ def sign_up_applicant(form: SignUp) -> User:
     return user
 
 
+@use_case
 def authenticate(username: str, password: str, address: str) -> User:
     """Return the user if the name and password match, counting every attempt.
 

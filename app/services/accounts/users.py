@@ -13,6 +13,7 @@ from app.models import Department, Subject, User
 from app.models.enums import Role
 from app.services.accounts.signin import get_user_by_username, hash_password
 from app.services.audit import audit_admin_change
+from app.services.transaction import use_case
 
 
 def _snapshot(user: User) -> dict:
@@ -60,6 +61,7 @@ def _binding(role: str, department_code: str | None, subject_identifier: str | N
     return {"subject_id": None, "department_id": None}
 
 
+@use_case
 def create_user(actor: User, new: NewUser) -> User:
     if get_user_by_username(new.username) is not None:
         raise InvalidInput(_l("This user name is taken; please choose another."))
@@ -77,6 +79,7 @@ def _active_admins() -> int:
     return db.session.scalar(select(func.count()).select_from(User).where(User.role == Role.ADMIN, User.is_active.is_(True)))
 
 
+@use_case
 def set_active(actor: User, user_id: int, active: bool) -> User:
     user = db.session.get(User, user_id)
     if user is None:
@@ -90,6 +93,7 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
     return user
 
 
+@use_case
 def change_role(actor: User, user_id: int, role: str, department_code: str | None = None,
                 subject_identifier: str | None = None) -> User:
     user = db.session.get(User, user_id)

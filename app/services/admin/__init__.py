@@ -1,1 +1,34 @@
-"""Administration: platform overview, jobs and their locks, the audit log, recompute, demo data."""
+"""Administration: platform overview, jobs and their locks, the audit log, recompute, demo data.
+
+Use cases (each commits, or raises and is rolled back): ``retry_outbox_notices``,
+``run_job_now``, ``recompute``, ``seed_demo``; the job runner ``run_job`` and its lock
+``job_lock`` commit at their own checkpoints (the lease, the heartbeat). The rest are queries.
+"""
+from app.services.admin.audit_log import (
+    AuditCursor,
+    AuditEntry,
+    AuditFilter,
+    export_audit_csv,
+    parse_object,
+    search_audit,
+)
+from app.services.admin.demo import DEMO_ACCOUNTS, AlreadySeeded, has_data, seed_demo
+from app.services.admin.jobs import JOBS, JobHealth, RunOutcome, expire_job, job_health, job_lock, run_job, sla_job
+from app.services.admin.overview import (
+    JobRunReport,
+    OutboxFilter,
+    OutboxRow,
+    Overview,
+    list_outbox,
+    platform_overview,
+    retry_outbox_notices,
+    run_job_now,
+)
+from app.services.admin.recompute import RecomputeResult, recompute
+
+__all__ = [
+    "DEMO_ACCOUNTS", "JOBS", "AlreadySeeded", "AuditCursor", "AuditEntry", "AuditFilter", "JobHealth",
+    "JobRunReport", "OutboxFilter", "OutboxRow", "Overview", "RecomputeResult", "RunOutcome", "expire_job",
+    "export_audit_csv", "has_data", "job_health", "job_lock", "list_outbox", "parse_object", "platform_overview",
+    "recompute", "retry_outbox_notices", "run_job", "run_job_now", "search_audit", "seed_demo", "sla_job",
+]

@@ -29,6 +29,8 @@ from app.services.accounts import hash_password
 from app.services.calendar import get_working_calendar
 from app.services.cases import files
 from app.services.policy import get_policy_in_force
+from app.services.transaction import use_case
+from workflows import RecordTrigger
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ def has_data() -> bool:
     return bool(db.session.scalar(select(func.count()).select_from(Department)))
 
 
+@use_case
 def seed_demo(subjects: int = 200, records: int = 1000, seed: int = 20261125) -> dict[str, int]:
     """Load the demo data set in one transaction; refuses if departments already exist."""
     if has_data():
@@ -214,7 +217,7 @@ def _make_records(rng, n, today, policy, departments, subjects) -> list[CreditRe
             record.retired_at = clock.end_of_day(record.publicity_end)
             events.append(
                 RecordEvent(
-                    record_id=record.id, seq=2, at=record.retired_at, trigger="expire",
+                    record_id=record.id, seq=2, at=record.retired_at, trigger=RecordTrigger.EXPIRE,
                     from_state=RecordState.PUBLISHED, to_state=RecordState.RETIRED,
                     reason="publicity period ended",
                 )

@@ -29,6 +29,7 @@ from app.services.notices import dispatch_pending
 from app.services.records import ExpiryResult, purge_expired_personal_data, retire_expired_records
 from app.services.records.expiry import BATCH_SIZE
 from app.services.sla import SweepResult, sweep_sla
+from app.services.transaction import use_case
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class RunOutcome:
     seconds: float = 0.0
 
 
+@use_case
 def run_job(name: str, lease: timedelta | None = None) -> RunOutcome:
     """Run one job now if no other process runs it; record the heartbeat either way it ends."""
     job = JOBS[name]

@@ -18,8 +18,9 @@ from app.models import CreditRecord, Department, Notification, Policy, Subject, 
 from app.models.enums import NotificationStatus
 from app.services.admin.jobs import JOBS, run_job
 from app.services.audit import audit_admin_change
-from app.services.notices.dispatch import retry_notices
+from app.services.notices.dispatch import list_retryable, requeue
 from app.services.policy import NoPolicy, get_policy_in_force
+from app.services.transaction import use_case
 
 
 @dataclass(frozen=True)
@@ -103,18 +104,14 @@ def list_outbox(filters: OutboxFilter, before_id: int | None = None,
     return rows, None
 
 
+@use_case
 def retry_outbox_notices(actor: User, ids: list[int]) -> int:
     """Put the chosen dead or waiting notices back in line now; audited "outbox.retry" with their ids."""
     if not ids:
         raise InvalidInput(_l("Choose the notices to retry."))
     if len(ids) > RETRY_LIMIT:
         raise InvalidInput(_l("Retry at most %(n)d notices at a time.", n=RETRY_LIMIT))
-    notices = db.session.scalars(
-        select(Notification)
-        .where(Notification.id.in_(set(ids)),
-               Notification.status.in_([NotificationStatus.DEAD, NotificationStatus.PENDING]))
-        .order_by(Notification.id)
-    ).all()
+    notices = list_retryable(ids)
     if not notices:
         raise NotFound(_l("None of the chosen notices can be retried (already sent, or no longer there)."))
     before = {"notices": [{"id": n.id, "status": n.status, "attempts": n.attempts,
@@ -122,7 +119,9 @@ def retry_outbox_notices(actor: User, ids: list[int]) -> int:
     chosen = [n.id for n in notices]
     audit_admin_change(actor, "outbox.retry", "notification", chosen[0] if len(chosen) == 1 else None,
                        before, {"ids": chosen, "status": NotificationStatus.PENDING.value, "attempts": 0})
-    return retry_notices(chosen)  # commits the change and its audit row together
+    requeue(notices)
+    db.session.commit()  # the change and its audit row together
+    return len(notices)
 
 
 @dataclass(frozen=True)
@@ -134,6 +133,7 @@ class JobRunReport:
     error: str | None = None
 
 
+@use_case
 def run_job_now(actor: User, name: str) -> JobRunReport:
     """Run a scheduled job here and now, under its lock; audited "job.run" with the outcome.
 
@@ -145,7 +145,7 @@ def run_job_now(actor: User, name: str) -> JobRunReport:
     t0 = time.perf_counter()
     try:
         outcome = run_job(name)
-    except Exception as error:  # noqa: BLE001 - any failure of the job is the report
+    except Exception as error:  # any failure of the job is the report
         db.session.rollback()
         report = JobRunReport(name, ok=False, seconds=round(time.perf_counter() - t0, 3),
                               error=scrub(f"{type(error).__name__}: {error}")[:2000])

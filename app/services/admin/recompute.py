@@ -23,8 +23,11 @@ from app.services.policy import clock_rule, compute_record_dates, get_policy_in_
 from app.services.policy.versions import get_version
 from app.services.records.lifecycle import apply_record_trigger
 from app.services.sla.timers import open_timers, refresh_case_deadline, shift_deadline
-from workflows import CASE_WORKFLOWS
+from app.services.transaction import use_case
+from workflows import CASE_WORKFLOWS, RECOMPUTE, RecordTrigger
 from workflows.record import IN_PUBLICITY
+
+JOB_NAME = "recompute"  # the lock that keeps two admins from running it at once
 
 
 @dataclass
@@ -37,6 +40,7 @@ class RecomputeResult:
     cases_kept: int = 0  # open cases in a state without clocks keep their version
 
 
+@use_case
 def recompute(actor: User, version: int, batch_size: int = 500) -> RecomputeResult:
     """Move records in publicity and open cases onto the version in force, with an event each.
 
@@ -47,7 +51,7 @@ def recompute(actor: User, version: int, batch_size: int = 500) -> RecomputeResu
     policy = get_version(version)
     if get_policy_in_force().version != policy.version:
         raise Conflict(_l("Only the version in force can be applied; this one is not in force today."))
-    with job_lock("recompute", lease=timedelta(hours=1)) as acquired:
+    with job_lock(JOB_NAME, lease=timedelta(hours=1)) as acquired:
         if not acquired:
             raise Conflict(_l("A recompute is already running."))
         result = RecomputeResult(version=version)
@@ -79,7 +83,7 @@ def _recompute_records(policy: Policy, result: RecomputeResult, batch_size: int)
             record.publicity_end = dates.publicity_end
             record.shortest_publicity_end = dates.shortest_publicity_end
             record.policy_version = policy.version
-            apply_record_trigger(record, "recompute", None, data={
+            apply_record_trigger(record, RecordTrigger.RECOMPUTE, None, data={
                 "before": before, "after": {"policy_version": policy.version,
                                             "publicity_end": dates.publicity_end.isoformat(),
                                             "shortest_publicity_end": dates.shortest_publicity_end.isoformat()}})
@@ -100,7 +104,7 @@ def _recompute_cases(policy: Policy, result: RecomputeResult, batch_size: int) -
             return
         for case_id in ids:
             case = lock_case(case_id)
-            if CASE_WORKFLOWS[case.kind].find(case.state, "recompute") is None:
+            if CASE_WORKFLOWS[case.kind].find(case.state, RECOMPUTE) is None:
                 result.cases_kept += 1
                 continue
             previous = case.policy_version
@@ -121,7 +125,7 @@ def _recompute_cases(policy: Policy, result: RecomputeResult, batch_size: int) -
             case.policy_version = policy.version
             db.session.flush()
             refresh_case_deadline(case)
-            apply_transition(case, Action("recompute", None, reason=f"policy v{previous} → v{policy.version}"), None)
+            apply_transition(case, Action(RECOMPUTE, None, reason=f"policy v{previous} → v{policy.version}"), None)
             result.cases += 1
             result.timers_moved += moved[True]
         last_id = ids[-1]

@@ -2,8 +2,9 @@
 
 A month and a year view tell, for every day, whether it is worked and where that comes
 from (an override, the holiday data, or the weekend rule); overrides are added, changed and
-removed one by one or imported from the official annual schedule (CSV), all or nothing.
-Every change is audited with before and after, in the transaction of the change.
+removed one by one or imported from the official annual schedule (CSV), all or nothing, by
+one routine for the admin console and the CLI (``import_schedule``). Every change is audited
+with before and after, in the transaction of the change.
 
 A deadline already set keeps its date: the calendar applies to the deadlines computed after
 a change (new steps, resumed clocks, extensions). The preview tells the admin which running
@@ -41,6 +42,7 @@ from app.services.calendar.working import (
     override_stamp,
     parse_override_csv,
 )
+from app.services.transaction import use_case
 
 MAX_SCHEDULE_BYTES = 256 * 1024  # a year's official schedule is a few dozen lines
 PREVIEW_EXAMPLES = 5
@@ -273,6 +275,7 @@ def _check_kind(kind: str) -> None:
         raise InvalidInput(_l("The kind must be holiday or workday."))
 
 
+@use_case
 def add_override(actor: User, day: date, kind: str, note: str | None = None) -> CalendarOverride:
     """Give ``day`` the status ``kind``: a new override, or a change to the day's override."""
     working = get_working_calendar()
@@ -303,6 +306,7 @@ class Removed:
     preview: Preview | None  # what the removal does to deadlines (None outside the calendar's span)
 
 
+@use_case
 def remove_override(actor: User, override_id: int) -> Removed:
     """Remove an override: the day follows the holiday data (or the weekend rule) again."""
     override = db.session.get(CalendarOverride, override_id)
@@ -338,12 +342,16 @@ def decode_schedule(data: bytes) -> str:
     raise InvalidInput(_l("The file is not text in UTF-8 or GB18030. Save it as CSV (UTF-8) and upload it again."))
 
 
-def import_schedule(actor: User, data: bytes) -> OverrideImport:
-    """Import the official schedule (``date,kind[,note]`` lines) with the rules of
-    ``import_overrides``: every line checked, all imported or, with any bad line, none.
+@use_case
+def import_schedule(actor: User | None, data: bytes) -> OverrideImport:
+    """Import the official schedule (``date,kind[,note]`` lines): every line checked, all
+    imported or, with any bad line, none. The one import routine, for the admin console and for
+    the CLI (``flask calendar import``).
 
     Raises InvalidInput for a file that cannot be read; returns the report, with ``errors``
-    if nothing was imported. One audit row lists the days added and changed, before and after.
+    if nothing was imported. One audit row lists the days added and changed, before and after,
+    by ``actor``: the admin, or for the CLI the admin named with ``--by``; without one (the CLI
+    run as the operator) the row is the system's, and the overrides carry no author.
     """
     text = decode_schedule(data)
     try:
@@ -363,18 +371,19 @@ def import_schedule(actor: User, data: bytes) -> OverrideImport:
     existing = {o.day: o for o in db.session.scalars(
         select(CalendarOverride).where(CalendarOverride.day.between(min(days), max(days))))}
     stamp = override_stamp()
+    author = actor.id if actor is not None else None
     before: dict[str, dict] = {}
     after: dict[str, dict] = {}
     for day, kind, note in rows:
         current = existing.get(day)
         if current is None:
-            current = CalendarOverride(day=day, kind=kind, note=note, created_by_id=actor.id, created_at=stamp)
+            current = CalendarOverride(day=day, kind=kind, note=note, created_by_id=author, created_at=stamp)
             db.session.add(current)
             report.added.append(day)
         elif current.kind != kind or (note and current.note != note):
             before[day.isoformat()] = {"kind": current.kind, "note": current.note}
             current.kind, current.note = kind, note or current.note
-            current.created_by_id, current.created_at = actor.id, stamp
+            current.created_by_id, current.created_at = author, stamp
             report.changed.append(day)
         else:
             report.unchanged.append(day)

@@ -163,7 +163,7 @@ def get_working_calendar() -> WorkingCalendar:
         ).one(),
     )
     if _cached is None or _cached[0] != fingerprint:
-        overrides = {day: kind for day, kind in db.session.execute(select(CalendarOverride.day, CalendarOverride.kind))}
+        overrides = dict(db.session.execute(select(CalendarOverride.day, CalendarOverride.kind)).all())
         calendar = WorkingCalendar(this_year - 10, this_year + 5, overrides)
         _cached = (fingerprint, calendar)
     return _cached[1]
@@ -238,27 +238,3 @@ def override_stamp():
     latest = db.session.scalar(select(func.max(CalendarOverride.created_at)))
     now = clock.now()
     return now if latest is None or now > latest else latest + timedelta(microseconds=1)
-
-
-def import_overrides(text: str, actor_id: int | None = None) -> OverrideImport:
-    """Load overrides from CSV text: all lines or, if any line is bad, none."""
-
-    rows, errors = parse_override_csv(text)
-    report = OverrideImport(errors=errors)
-    if errors:
-        return report
-    existing = {o.day: o for o in db.session.scalars(select(CalendarOverride).where(CalendarOverride.day.in_([r[0] for r in rows])))}
-    stamp = override_stamp()
-    for day, kind, note in rows:
-        current = existing.get(day)
-        if current is None:
-            db.session.add(CalendarOverride(day=day, kind=kind, note=note, created_by_id=actor_id, created_at=stamp))
-            report.added.append(day)
-        elif current.kind != kind or (note and current.note != note):
-            current.kind, current.note = kind, note or current.note
-            current.created_by_id, current.created_at = actor_id, stamp
-            report.changed.append(day)
-        else:
-            report.unchanged.append(day)
-    db.session.commit()
-    return report

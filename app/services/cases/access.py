@@ -8,17 +8,19 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import Case, User
 from app.models.enums import Role
+from workflows import CASE_WORKFLOWS
 
 
 def can_view(user: User, case: Case) -> bool:
-    """A subject sees its own cases, a department the cases referred to it, staff all."""
+    """A subject sees its own cases, a department the cases referred to it (in the states its
+    workflow shows to departments), staff all."""
     if user.role in (Role.OFFICER, Role.SUPERVISOR, Role.ADMIN):
         return True
     if user.role == Role.APPLICANT:
         return user.subject_id == case.subject_id
     if user.role == Role.DEPARTMENT:
         return case.department_id is not None and user.department_id == case.department_id and (
-            case.state not in ("submitted", "awaiting_supplement", "not_accepted")
+            CASE_WORKFLOWS[case.kind].state(case.state).department_visible
         )
     return False
 
@@ -28,7 +30,6 @@ def get_case_for(user: User, case_id: int) -> Case:
     if case is None or not can_view(user, case):
         raise NotFound()
     return case
-
 
 
 def list_cases_of_subject(subject_id: int) -> list[Case]:

@@ -11,14 +11,18 @@ from app.errors import InvalidInput
 from app.extensions import db
 from app.models import Case, User
 from app.models.enums import CaseKind, Role
-from app.services import notices
+from app.services.notices.outbox import enqueue
 from app.services.records import lifecycle as records
 from app.services.sla.timers import extend_timer
-from workflows import Transition
+from workflows import CASE_WORKFLOWS, CLAIM, OBJECTION, REASSIGN, Transition
 
 
 def _effect_mark_under_objection(case, action, actor):
     records.mark_under_objection(case.record, actor, case)
+
+
+# An objection in one of these keeps its record marked, whatever became of the others.
+_MARKING_STATES = OBJECTION.states_where(lambda s: s.carries_objection_mark)
 
 
 def _effect_clear_objection_mark(case, action, actor):
@@ -27,7 +31,7 @@ def _effect_clear_objection_mark(case, action, actor):
             Case.record_id == case.record_id,
             Case.kind == CaseKind.OBJECTION,
             Case.id != case.id,
-            Case.state.in_(("accepted", "referred", "replied")),
+            Case.state.in_(_MARKING_STATES),
         )
     )
     if case.record.under_objection and not others:
@@ -52,7 +56,7 @@ def _effect_republish_record(case, action, actor):
 
 def _effect_assign_department(case, action, actor):
     case.department_id = case.record.department_id
-    notices.enqueue(
+    enqueue(
         f"referral:{case.id}:{case.version}", "case_referred",
         {"case": case.number, "trigger": action.trigger}, department_id=case.department_id,
     )
@@ -80,13 +84,15 @@ def _effect_reassign(case, action, actor):
     if assignee is None or assignee.role not in (Role.OFFICER, Role.SUPERVISOR) or not assignee.is_active:
         raise InvalidInput(_l("Choose an active case officer."))
     case.assignee_id = assignee.id
-    notices.enqueue(
+    enqueue(
         f"assigned:{case.id}:v{case.version}", "case_assigned", {"case": case.number}, user_id=assignee.id,
     )
 
 
 def _effect_extend_overall(case, action, actor):
-    extend_timer(case, "overall")
+    for clock in CASE_WORKFLOWS[case.kind].clocks:
+        if clock.extendable:
+            extend_timer(case, clock.name)
 
 
 EFFECTS = {
@@ -99,8 +105,8 @@ EFFECTS = {
     "assign_department": _effect_assign_department,
     "assign_handler": _effect_assign_handler,
     "extend_overall": _effect_extend_overall,
-    "claim": _effect_claim,
-    "reassign": _effect_reassign,
+    CLAIM: _effect_claim,  # the handling steps' effects bear their names
+    REASSIGN: _effect_reassign,
 }
 
 
@@ -108,7 +114,7 @@ def notify_transition(case: Case, taken: Transition, actor: User | None) -> None
     """Tell the applicant whenever someone else moved the case (not who handles it)."""
     if taken.bookkeeping or (actor is not None and actor.id == case.applicant_id):
         return
-    notices.enqueue(
+    enqueue(
         f"case:{case.id}:v{case.version}:{taken.trigger}", "case_changed",
         {"case": case.number, "trigger": taken.trigger, "state": case.state},
         user_id=case.applicant_id,

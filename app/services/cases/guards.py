@@ -12,9 +12,11 @@ from app.models import Attachment, Case, CaseEvent, CreditRecord, Timer, User
 from app.models.enums import IN_PUBLICITY, AttachmentPurpose, CaseKind, Role, TimerStatus
 from app.services.calendar import end_of_period
 from app.services.policy import get_policy
-from workflows import CASE_WORKFLOWS
+from workflows import APPLICANT, CASE_WORKFLOWS, DEPARTMENT, REPAIR
 
 OPEN_DONE = {name: {s.name for s in w.states if s.done} for name, w in CASE_WORKFLOWS.items()}
+# A repair revoked by one of these rested on false material: it bars the record's next repair.
+_BARRING = REPAIR.triggers_where(lambda t: t.bars_repair)
 
 def guard_check(case: Case, actor: User | None):
     def check(name: str) -> str | None:
@@ -47,10 +49,10 @@ def _guard_is_handler(case, actor):
     return "not_handler"
 
 
-def _has_event(case, trigger) -> bool:
+def _has_event(case, triggers) -> bool:
     return bool(
         db.session.scalar(
-            select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.trigger == trigger)
+            select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.trigger.in_(triggers))
         )
     )
 
@@ -59,12 +61,14 @@ def _guard_unassigned(case, actor):
     return None if case.assignee_id is None else "already_assigned"
 
 
-def _guard_not_reopened_before(case, actor):
-    return "already_reopened" if _has_event(case, "reopen") else None
+def _once(guard: str, refusal: str):
+    """A step allowed once per case: refused after any step that this guard guards."""
+    guarded = {t.trigger for w in CASE_WORKFLOWS.values() for t in w.transitions if guard in t.guards}
 
+    def check(case, actor):
+        return refusal if _has_event(case, guarded) else None
 
-def _guard_not_extended_before(case, actor):
-    return "already_extended" if _has_event(case, "extend") else None
+    return check
 
 
 def _guard_repair_eligible(case, actor):
@@ -75,34 +79,43 @@ def _guard_repair_eligible(case, actor):
     return problems[0] if problems else None
 
 
-def _clock_open(name: str, refusal: str):
+def _applicant_window_open(refusal: str):
+    """The applicant's own deadline in the case's state (a supplement, the reopen window) runs."""
     def guard(case, actor):
+        workflow = CASE_WORKFLOWS[case.kind]
+        names = [n for n in workflow.state(case.state).clocks if workflow.clock(n).binds == APPLICANT]
         due = db.session.scalar(
-            select(Timer.due_at).where(Timer.case_id == case.id, Timer.clock == name, Timer.status == TimerStatus.RUNNING)
+            select(Timer.due_at).where(Timer.case_id == case.id, Timer.clock.in_(names), Timer.status == TimerStatus.RUNNING)
         )
         return None if due is not None and clock.now() <= due else refusal
 
     return guard
 
 
+# The steps by which a department answers a case that waits for it (a repair: its opinion).
+_DEPARTMENT_ANSWERS = {
+    kind: w.triggers_where(lambda t: t.answers and DEPARTMENT in t.actors) for kind, w in CASE_WORKFLOWS.items()
+}
+
+
 def _guard_department_opinion_if_required(case, actor):
     required = get_policy(case.policy_version).body.get("repair", {}).get("department_opinion_required", [])
-    if case.record.category in required and not _has_event(case, "give_opinion"):
+    if case.record.category in required and not _has_event(case, _DEPARTMENT_ANSWERS[case.kind]):
         return "department_opinion_missing"
     return None
 
 
 GUARDS = {
     "unassigned": _guard_unassigned,
-    "supplement_window_open": _clock_open("supplement", "supplement_window_passed"),
-    "reopen_window_open": _clock_open("reopen_window", "reopen_window_passed"),
+    "supplement_window_open": _applicant_window_open("supplement_window_passed"),
+    "reopen_window_open": _applicant_window_open("reopen_window_passed"),
     "department_opinion_if_required": _guard_department_opinion_if_required,
     "record_in_publicity": _guard_record_in_publicity,
     "is_case_department": _guard_is_case_department,
     "is_applicant": _guard_is_applicant,
     "is_handler": _guard_is_handler,
-    "not_reopened_before": _guard_not_reopened_before,
-    "not_extended_before": _guard_not_extended_before,
+    "not_reopened_before": _once("not_reopened_before", "already_reopened"),
+    "not_extended_before": _once("not_extended_before", "already_extended"),
     "repair_eligible": _guard_repair_eligible,
 }
 
@@ -131,12 +144,14 @@ def repair_eligibility(record: CreditRecord, purposes: set[str], ignore_case_id:
     if AttachmentPurpose.CREDIT_COMMITMENT not in purposes:
         problems.append("commitment_missing")
     bar = policy.get("repair", {}).get("bar_after_fraud", "1y")
-    revoked = db.session.scalars(
-        select(Case.closed_at).where(
-            Case.record_id == record.id, Case.kind == CaseKind.REPAIR, Case.state == "revoked"
+    # The bar runs from the revocation, read from its event: the case's ``closed_at`` is the
+    # approval's (an approved repair is already done), which the revocation does not move.
+    revoked_at = db.session.scalar(
+        select(func.max(CaseEvent.at)).join(Case, Case.id == CaseEvent.case_id).where(
+            Case.record_id == record.id, Case.kind == CaseKind.REPAIR, CaseEvent.trigger.in_(_BARRING)
         )
-    ).all()
-    if any(end_of_period(clock.local(at).date(), bar) >= today for at in revoked if at):
+    )
+    if revoked_at is not None and end_of_period(clock.local(revoked_at).date(), bar) >= today:
         problems.append("barred_after_fraud")
     open_repairs = select(func.count()).select_from(Case).where(
         Case.record_id == record.id,

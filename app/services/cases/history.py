@@ -12,6 +12,7 @@ from app import clock
 from app.extensions import db
 from app.models import Attachment, Case, CaseEvent, User
 from app.services.cases import files
+from workflows import CLAIM
 
 if TYPE_CHECKING:  # transitions imports this module: the name is for the annotation only
     from app.services.cases.transitions import Action
@@ -35,7 +36,7 @@ def event_data(action: Action) -> dict | None:
     data = {}
     if action.assignee_id:
         data["assignee_id"] = action.assignee_id
-    elif action.trigger == "claim":
+    elif action.trigger == CLAIM:
         data["assignee_id"] = None  # the actor
     if action.department_id:
         data["department_id"] = action.department_id

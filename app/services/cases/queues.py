@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import and_, false, func, or_, select, true, tuple_
 from sqlalchemy.orm import joinedload
 
 from app import clock
@@ -18,6 +18,7 @@ from app.services.calendar import get_working_calendar
 from app.services.cases.guards import OPEN_DONE
 from app.services.cases.transitions import Action, transition_case
 from app.services.policy import get_policy_in_force
+from workflows import CASE_WORKFLOWS, DEPARTMENT, HANDLER, case_transitions
 
 
 def open_filter():
@@ -38,6 +39,31 @@ def list_open_cases(limit: int = 50, department_id: int | None = None, state: st
         stmt = stmt.where(Case.department_id == department_id)
     if state is not None:
         stmt = stmt.where(Case.state == state)
+    return list(db.session.scalars(stmt))
+
+
+def waiting_for_department():
+    """Cases waiting for their department's answer: in a state that waits for the department,
+    or for the handler of a complaint handed to the department rather than to an officer."""
+    clauses = []
+    for kind, workflow in CASE_WORKFLOWS.items():
+        for party, handed_over in ((DEPARTMENT, true()), (HANDLER, Case.assignee_id.is_(None))):
+            states = workflow.states_where(lambda s, party=party: s.waits_for == party)
+            if states:
+                clauses.append(and_(Case.kind == kind, Case.state.in_(states), handed_over))
+    return or_(false(), *clauses)
+
+
+def list_cases_waiting_for_department(department_id: int, limit: int = 500) -> list[Case]:
+    """What a department is asked to answer (verifications, opinions, complaints), earliest
+    deadline first (cases without a deadline last)."""
+    stmt = (
+        select(Case)
+        .where(open_filter(), waiting_for_department(), Case.department_id == department_id)
+        .options(joinedload(Case.subject), joinedload(Case.assignee))
+        .order_by(Case.due_at.is_(None), Case.due_at, Case.id)
+        .limit(limit)
+    )
     return list(db.session.scalars(stmt))
 
 
@@ -145,6 +171,14 @@ def list_queue(user: User, filters: QueueFilter, after: QueueCursor | None = Non
         last = rows[-1]
         next_cursor = QueueCursor(last.due_at is None, last.due_at, last.id)
     return rows, next_cursor
+
+
+# The steps offered on many cases at once, the handling steps (claim, reassign) first: the
+# choice a form preselects never decides a case.
+BULK_TRIGGERS = tuple(sorted(
+    dict.fromkeys(t.trigger for w in CASE_WORKFLOWS.values() for t in w.transitions if t.bulk),
+    key=lambda trigger: not all(t.bookkeeping for t in case_transitions(trigger)),
+))
 
 
 @dataclass

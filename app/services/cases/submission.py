@@ -12,13 +12,14 @@ from app.errors import Forbidden, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Case, CaseNumberCounter, CreditRecord, User
 from app.models.enums import CASE_NUMBER_PREFIX, IN_PUBLICITY, CaseKind, Role
-from app.services import notices
 from app.services.cases import files
 from app.services.cases.guards import repair_eligibility
 from app.services.cases.history import append_event, attach
 from app.services.cases.refusals import REFUSALS, reason_text
+from app.services.notices.outbox import enqueue
 from app.services.policy import get_policy_in_force
 from app.services.sla.timers import sync_timers
+from app.services.transaction import use_case
 from workflows import CASE_WORKFLOWS
 
 
@@ -32,6 +33,7 @@ class Submission:
     uploads: list[files.Upload] = field(default_factory=list)
 
 
+@use_case
 def submit_case(applicant: User, submission: Submission) -> Case:
     """File an objection, repair or complaint for the applicant's own subject."""
     if applicant.role != Role.APPLICANT or applicant.subject_id is None:
@@ -75,7 +77,7 @@ def submit_case(applicant: User, submission: Submission) -> Case:
         attach(case, applicant, upload, content_type)
     append_event(case, applicant, "submit", None, workflow.initial, None, None)
     sync_timers(case, workflow.initial)
-    notices.enqueue(
+    enqueue(
         f"case-submitted:{case.id}", "case_submitted", {"case": case.number},
         user_id=applicant.id,
     )

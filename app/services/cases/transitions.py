@@ -18,7 +18,6 @@ from app import clock
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Case, User
-from app.models.enums import CaseKind
 from app.services.cases import files
 from app.services.cases.access import can_view
 from app.services.cases.effects import EFFECTS, notify_transition
@@ -26,7 +25,8 @@ from app.services.cases.guards import guard_check
 from app.services.cases.history import append_event, attach, event_data
 from app.services.cases.refusals import REFUSALS, reason_text
 from app.services.sla.timers import sync_timers
-from workflows import CASE_WORKFLOWS, SYSTEM, Transition, TransitionRefused
+from app.services.transaction import use_case
+from workflows import CASE_WORKFLOWS, OBJECTION, SYSTEM, Transition, TransitionRefused
 
 
 @dataclass
@@ -38,19 +38,20 @@ class Action:
     reason: str | None = None
     assignee_id: int | None = None  # complaint assignment
     department_id: int | None = None
-    corrections: dict[str, str] = field(default_factory=dict)  # objection "corrected" outcome
+    corrections: dict[str, str] = field(default_factory=dict)  # for a transition that ``corrects``
     uploads: list[files.Upload] = field(default_factory=list)
     verification: str | None = None  # the department's finding when it replies to a referral
 
 
 # What a department may find when it verifies a record under objection.
-VERIFICATION_RESULTS = ("correct", "corrected", "revoke")
+VERIFICATION_RESULTS = tuple(dict.fromkeys(name for t in OBJECTION.transitions for name in t.finding_names))
 
 
 def actor_role(user: User | None) -> str:
     return SYSTEM if user is None else user.role
 
 
+@use_case
 def transition_case(case_id: int, action: Action, actor: User | None) -> Case:
     """Fire one trigger on one case, or refuse it and change nothing.
 
@@ -86,7 +87,9 @@ def apply_transition(case: Case, action: Action, actor: User | None) -> Case:
     spec = workflow.find(case.state, action.trigger)
     if spec is not None and spec.reason_required and not (action.reason or "").strip():
         raise InvalidInput(REFUSALS["reason_required"])
-    if case.kind == CaseKind.OBJECTION and action.trigger == "reply" and action.verification not in VERIFICATION_RESULTS:
+    # Asked of the trigger, whatever the state: a reply without its finding is refused as such.
+    findings = {f for t in workflow.transitions if t.trigger == action.trigger for f in t.finding_names}
+    if findings and action.verification not in findings:
         raise InvalidInput(_l("Say what the verification found: the record is correct, needs correcting, or must be revoked."))
     try:
         taken = workflow.fire(case.state, action.trigger, actor_role(actor), guard_check(case, actor))
@@ -102,8 +105,8 @@ def apply_transition(case: Case, action: Action, actor: User | None) -> Case:
         EFFECTS[effect](case, action, actor)
     for upload, content_type in zip(action.uploads, content_types, strict=True):
         attach(case, actor, upload, content_type)
-    if taken.trigger.startswith("decide_"):
-        case.outcome = taken.trigger.removeprefix("decide_")
+    if taken.outcome:
+        case.outcome = taken.outcome
         case.outcome_reason = action.reason
     if workflow.state(to_state).done and case.closed_at is None:
         case.closed_at = clock.now()

@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import json
 import smtplib
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -35,6 +34,7 @@ from app.extensions import db
 from app.models import Department, Notification, User, WebhookSubscription
 from app.models.enums import Channel, NotificationStatus
 from app.services.notices.messages import DIGESTED, render
+from app.services.transaction import use_case
 
 
 class DeliveryFailed(Exception):
@@ -50,8 +50,12 @@ class DispatchResult:
     messages: int = 0
 
 
+@use_case
 def claim_due(limit: int) -> list[int]:
-    """Take up to ``limit`` due notices for this dispatcher; returns their ids."""
+    """Take up to ``limit`` due notices for this dispatcher; returns their ids.
+
+    A short transaction of its own, the dispatch job's first checkpoint: the claim must be
+    committed before delivery starts, so that a second dispatcher skips these notices."""
     now = clock.now()
     config = current_app.config
     due = (
@@ -79,8 +83,11 @@ def claim_due(limit: int) -> list[int]:
     return ids
 
 
+@use_case
 def dispatch_pending(limit: int = 500) -> DispatchResult:
-    """Deliver what is due now. Safe to run on several hosts at once."""
+    """Deliver what is due now. Safe to run on several hosts at once.
+
+    A job: it commits the claim, then the outcome of each message (its batch checkpoints)."""
     result = DispatchResult()
     ids = claim_due(limit)
     result.claimed = len(ids)
@@ -197,6 +204,8 @@ def _post_webhook(notice: Notification) -> None:
          "created_at": notice.created_at.isoformat()},
         ensure_ascii=False, separators=(",", ":"),
     ).encode()
+    # Wall time, not the platform clock: the receiver checks freshness against its own clock,
+    # and a rehearsal run with --now must not sign deliveries as if sent in another hour.
     timestamp = str(int(time.time()))
     request = urllib.request.Request(
         subscription.url, data=body, method="POST",
@@ -214,26 +223,39 @@ def _post_webhook(notice: Notification) -> None:
                 raise DeliveryFailed(f"webhook answered {response.status}")
     except urllib.error.HTTPError as error:
         raise DeliveryFailed(f"webhook answered {error.code}") from None
-    except (urllib.error.URLError, socket.timeout, OSError) as error:
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
         raise DeliveryFailed(f"webhook unreachable: {error}") from None
 
 
-def retry_notices(ids: list[int]) -> int:
-    """Put dead (or waiting) notices back in line now, with a fresh set of attempts."""
-    rows = db.session.scalars(
+def list_retryable(ids: list[int]) -> list[Notification]:
+    """Those of the notices ``ids`` that may be sent again (dead or still waiting), by id."""
+    return list(db.session.scalars(
         select(Notification).where(
-            Notification.id.in_(ids),
+            Notification.id.in_(set(ids)),
             Notification.status.in_([NotificationStatus.DEAD, NotificationStatus.PENDING]),
-        )
-    ).all()
-    if not rows and ids:
-        raise NotFound()
-    for notice in rows:
+        ).order_by(Notification.id)
+    ))
+
+
+def requeue(notices: list[Notification]) -> None:
+    """Step: put the notices back in line now, with a fresh set of attempts (no commit)."""
+    now = clock.now()
+    for notice in notices:
         notice.status = NotificationStatus.PENDING
         notice.attempts = 0
-        notice.next_attempt_at = clock.now()
+        notice.next_attempt_at = now
+    db.session.flush()
+
+
+@use_case
+def retry_notices(ids: list[int]) -> int:
+    """Put dead (or waiting) notices back in line now (the operator's ``outbox retry``)."""
+    notices = list_retryable(ids)
+    if not notices and ids:
+        raise NotFound()
+    requeue(notices)
     db.session.commit()
-    return len(rows)
+    return len(notices)
 
 
 def list_inbox(user: User, limit: int = 50) -> list[Notification]:

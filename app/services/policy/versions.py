@@ -8,7 +8,6 @@ Before saving, the preview says what the draft would change if recomputed.
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -21,14 +20,12 @@ from app.extensions import db
 from app.models import Case, CreditRecord, Policy, Timer, User
 from app.models.enums import RecordClass, TimerStatus
 from app.services.audit import audit_admin_change
-from app.services.calendar.working import InvalidPeriod, parse_period
 from app.services.policy.rules import clock_rule, compute_record_dates, get_policy_in_force
+from app.services.transaction import use_case
 from workflows.record import IN_PUBLICITY
 
-# The body's fields an admin edits in the form; the rest (legacy clause, sanctions that bar
-# repair, working hours...) is carried over from the version the draft starts from.
+# What each record class of a body must say (the services read these).
 CLASS_FIELDS = ("published", "shortest_publicity", "publicity", "repairable")
-UNITS = ("wd", "cd")
 
 
 def list_versions() -> list[Policy]:
@@ -42,67 +39,26 @@ def get_version(version: int) -> Policy:
     return policy
 
 
+@dataclass(frozen=True)
+class Behind:
+    """What was computed under another version than ``version`` and is still live."""
+
+    records: int  # in publicity
+    cases: int  # open
+
+
+def count_behind(version: int) -> Behind:
+    return Behind(
+        records=db.session.scalar(select(func.count()).select_from(CreditRecord).where(
+            CreditRecord.state.in_(IN_PUBLICITY), CreditRecord.policy_version != version)),
+        cases=db.session.scalar(select(func.count()).select_from(Case).where(
+            Case.closed_at.is_(None), Case.policy_version != version)),
+    )
+
+
 # ---------------------------------------------------------------------------------------
-# Reading a draft from the form, and checking a body
+# Checking a body (the admin's draft comes as a plain body from the form, app/forms/admin_policy.py)
 # ---------------------------------------------------------------------------------------
-
-def _months(spec: str) -> float:
-    n, unit = parse_period(spec)
-    return {"d": n / 30.4375, "m": n, "y": 12 * n}[unit]
-
-
-def body_from_form(base: dict, form) -> tuple[dict, dict[str, str]]:
-    """A new body: ``base`` with the edited fields of the form; errors by field name."""
-    body = copy.deepcopy(base)
-    errors: dict[str, str] = {}
-
-    def period(name: str, current: str) -> str:
-        value = (form.get(name) or "").strip().lower()
-        try:
-            parse_period(value)
-        except InvalidPeriod:
-            errors[name] = str(_l("Write a period as a number and d, m or y, e.g. 3m or 1y."))
-            return current
-        return value
-
-    def count(name: str, current: int, minimum: int = 0) -> int:
-        raw = (form.get(name) or "").strip()
-        if not raw.isdigit() or not minimum <= int(raw) <= 3650:
-            errors[name] = str(_l("Write a whole number from %(min)d to 3650.", min=minimum))
-            return current
-        return int(raw)
-
-    for name, rule in body["record_classes"].items():
-        prefix = f"class.{name}."
-        rule["published"] = form.get(prefix + "published") == "on"
-        rule["repairable"] = form.get(prefix + "repairable") == "on"
-        rule["shortest_publicity"] = period(prefix + "shortest_publicity", rule["shortest_publicity"])
-        rule["publicity"] = period(prefix + "publicity", rule["publicity"])
-        if prefix + "publicity" not in errors and prefix + "shortest_publicity" not in errors \
-                and _months(rule["shortest_publicity"]) > _months(rule["publicity"]):
-            errors[prefix + "publicity"] = str(_l("The publicity period cannot be shorter than the shortest publicity."))
-
-    for workflow, clocks in body["sla"].items():
-        for clock_name, spec in clocks.items():
-            prefix = f"sla.{workflow}.{clock_name}."
-            unit = form.get(prefix + "unit")
-            if unit not in UNITS:
-                errors[prefix + "unit"] = str(_l("Choose working days or calendar days."))
-                unit = "wd" if "wd" in spec else "cd"
-            current = int(spec.get("wd", spec.get("cd", 1)))
-            new_spec = {unit: count(prefix + "length", current, minimum=1)}
-            if "extension" in spec:
-                new_spec["extension"] = count(prefix + "extension", int(spec["extension"]))
-            if "on_resume" in spec:
-                new_spec["on_resume"] = spec["on_resume"]
-            clocks[clock_name] = new_spec
-
-    reminders = body.setdefault("reminders", {})
-    reminders["due_soon_before"] = {"wd": count("due_soon_wd", int(reminders.get("due_soon_before", {}).get("wd", 1)))}
-    body["publication_deadline"] = {"wd": count("publication_wd", int(body.get("publication_deadline", {}).get("wd", 7)), 1)}
-    body["retention_after_retirement"] = period("retention", body.get("retention_after_retirement", "5y"))
-    return body, errors
-
 
 def check_body(body: dict, like: dict) -> None:
     """Refuse a body that lacks what the services read (shaped like ``like``, the version in force)."""
@@ -149,7 +105,7 @@ def _spec_text(spec: dict) -> str:
     return f"{spec[unit]}{unit}" + (f"+{spec['extension']}" if spec.get("extension") else "")
 
 
-def preview(body: dict, effective_from: date) -> Preview:
+def preview_draft(body: dict, effective_from: date) -> Preview:
     """Counted set-wise: records grouped by the values their dates depend on, timers by their rule."""
     result = Preview(effective_from=effective_from)
     today = max(clock.today(), effective_from)
@@ -210,6 +166,7 @@ def preview(body: dict, effective_from: date) -> Preview:
 # Saving a version
 # ---------------------------------------------------------------------------------------
 
+@use_case
 def create_version(actor: User, body: dict, effective_from: date, note: str | None, source: str | None = None) -> Policy:
     """Schedule a new version; it governs computations from ``effective_from`` on."""
     if effective_from < clock.today():
@@ -228,6 +185,7 @@ def create_version(actor: User, body: dict, effective_from: date, note: str | No
     return policy
 
 
+@use_case
 def withdraw_version(actor: User, version: int) -> None:
     """Take back a version that has not taken effect; nothing can have been computed under it."""
     policy = get_version(version)

@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import CreditRecord, RecordEvent, Subject
 from app.services.calendar import get_working_calendar
 from app.services.policy import compute_record_dates, get_policy_in_force
+from app.services.transaction import use_case
 
 
 def published_late(body: dict, decision_date, published_at, calendar=None) -> bool:
@@ -85,6 +86,7 @@ class NewRecord:
     publish_minor: bool = False
 
 
+@use_case
 def enter_record(department, entry: NewRecord, actor) -> CreditRecord:
     """A department provides one record: dates from the policy, published, with its event."""
     if entry.decision_date > clock.today():

@@ -22,14 +22,17 @@ from app import clock
 from app.extensions import db
 from app.models import CreditRecord, User
 from app.models.base import UTCDateTime
-from app.models.enums import IN_PUBLICITY
-from app.services import notices
-from app.services.records.lifecycle import BULK_EVENTS
+from app.services.notices.outbox import enqueue
+from app.services.records.lifecycle import BULK_EVENTS, sql_names
+from app.services.transaction import use_case
+from workflows import IN_PUBLICITY, RECORD, RecordTrigger
 
 BATCH_SIZE = 10_000
 RETIRE_REASON = "publicity period ended"
 
-_DUE = "state IN ('published', 'corrected') AND publicity_end < :today"
+_EXPIRE = RecordTrigger.EXPIRE
+_RETIRED = RECORD.dest(_EXPIRE)
+_DUE = f"state IN ({sql_names(IN_PUBLICITY)}) AND publicity_end < :today"
 
 _RETIRE_POSTGRES = text(
     f"""
@@ -41,7 +44,7 @@ _RETIRE_POSTGRES = text(
     ),
     retired AS (
         UPDATE credit_record AS r
-        SET state = 'retired', retired_at = :now, updated_at = :now, version = r.version + 1
+        SET state = '{_RETIRED}', retired_at = :now, updated_at = :now, version = r.version + 1
         FROM due WHERE r.id = due.id
         RETURNING r.id, r.department_id, r.subject_id, r.decision_number, r.under_objection, due.old_state
     ),
@@ -49,7 +52,7 @@ _RETIRE_POSTGRES = text(
         INSERT INTO record_event (record_id, seq, at, trigger, from_state, to_state, reason)
         SELECT retired.id,
                COALESCE((SELECT max(e.seq) FROM record_event e WHERE e.record_id = retired.id), 0) + 1,
-               :now, 'expire', retired.old_state, 'retired', :reason
+               :now, '{_EXPIRE}', retired.old_state, '{_RETIRED}', :reason
         FROM retired
     )
     SELECT id, department_id, subject_id, decision_number, under_objection FROM retired
@@ -60,8 +63,8 @@ _RETIRE_POSTGRES = text(
 # make a large catch-up quadratic.
 _PICK_SQLITE = text(f"SELECT id FROM credit_record WHERE {_DUE} LIMIT :batch")
 _UPDATE_SQLITE = text(
-    """
-    UPDATE credit_record SET state = 'retired', retired_at = :now, updated_at = :now, version = version + 1
+    f"""
+    UPDATE credit_record SET state = '{_RETIRED}', retired_at = :now, updated_at = :now, version = version + 1
     WHERE id IN :ids
     RETURNING id, department_id, subject_id, decision_number, under_objection
     """
@@ -90,6 +93,7 @@ def list_due_records(today: date | None = None, limit: int | None = None) -> lis
     return list(db.session.scalars(stmt))
 
 
+@use_case
 def retire_expired_records(
     batch_size: int = BATCH_SIZE,
     keep_ids: bool = False,
@@ -128,7 +132,7 @@ def _retire_batch(now: datetime, today: date, batch_size: int):
     ids = db.session.scalars(_PICK_SQLITE, params).all()
     if not ids:
         return []
-    db.session.execute(BULK_EVENTS, {**params, "ids": ids, "trigger": "expire", "to_state": "retired"})
+    db.session.execute(BULK_EVENTS, {**params, "ids": ids, "trigger": str(_EXPIRE), "to_state": _RETIRED})
     return db.session.execute(_UPDATE_SQLITE, {**params, "ids": ids}).all()
 
 
@@ -139,7 +143,7 @@ def _write_notices(rows, now: datetime) -> int:
         by_department[row.department_id].append(row)
     first = min(r.id for r in rows)
     for department_id, retired in by_department.items():
-        notices.enqueue(
+        enqueue(
             f"records-retired:{department_id}:{first}:{len(rows)}",
             "records_retired",
             {"count": len(retired), "records": [r.decision_number for r in retired[:500]],
@@ -161,12 +165,12 @@ def _notify_subjects(now: datetime) -> None:
         .join(CreditRecord, CreditRecord.subject_id == User.subject_id)
         .where(
             User.is_active.is_(True),
-            CreditRecord.state == "retired",
+            CreditRecord.state == _RETIRED,
             CreditRecord.retired_at == now,
         )
     ).all()
     for user_id, record_id, decision_number in pairs:
-        notices.enqueue(
+        enqueue(
             f"record-retired:{record_id}:user{user_id}", "record_retired",
             {"record": decision_number}, user_id=user_id,
         )

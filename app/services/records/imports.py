@@ -26,6 +26,8 @@ from app.models.enums import RecordCategory, RecordClass
 from app.services.calendar import get_working_calendar
 from app.services.policy import compute_record_dates, get_policy_in_force
 from app.services.records.entry import published_late
+from app.services.transaction import use_case
+from workflows import RECORD
 
 CHUNK = 1000
 MAX_ERRORS = 1000
@@ -171,6 +173,7 @@ def check_row(row: dict[str, str], seen: set[str], existing, today: date) -> tup
     return clean, errors
 
 
+@use_case
 def import_records(path: Path, department: Department, actor_id: int | None = None) -> ImportReport:
     """Validate the whole file, then import it in one transaction, or nothing at all."""
     report = ImportReport()
@@ -202,7 +205,8 @@ def import_records(path: Path, department: Department, actor_id: int | None = No
 
 
 def insert_records(rows, department: Department, actor_id: int | None = None) -> int:
-    """Insert checked rows (from ``check_row``) in chunks, set-based; the caller commits."""
+    """Step: insert checked rows (from ``check_row``) in chunks, set-based; the caller commits
+    (``import_records``, ``push.push_records``)."""
     policy = get_policy_in_force()
     now = clock.now()
     subjects: dict[str, int] = {}
@@ -252,14 +256,14 @@ def _insert(rows: list[dict], department, policy, subjects: dict[str, int], now,
             "facts": r["facts"], "sanction": r["sanction"], "sanction_kinds": r["sanction_kinds"],
             "sector": r["sector"], "is_public": dates.is_public, "withheld_reason": dates.withheld_reason,
             "publicity_start": dates.publicity_start, "shortest_publicity_end": dates.shortest_publicity_end,
-            "publicity_end": dates.publicity_end, "policy_version": policy.version, "state": "published",
+            "publicity_end": dates.publicity_end, "policy_version": policy.version, "state": RECORD.initial,
             "under_objection": False, "published_at": now, "version": 1, "created_at": now, "updated_at": now,
             "published_late": published_late(policy.body, r["decision_date"], now, calendar),
         })
     ids = db.session.execute(insert(CreditRecord).returning(CreditRecord.id), records).scalars().all()
     db.session.execute(insert(RecordEvent), [
         {"record_id": i, "seq": 1, "at": now, "actor_id": actor_id, "trigger": "publish", "from_state": None,
-         "to_state": "published", "reason": "import", "data": None}
+         "to_state": RECORD.initial, "reason": "import", "data": None}
         for i in ids
     ])
     return len(ids)

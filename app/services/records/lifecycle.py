@@ -12,10 +12,17 @@ from app.errors import InvalidInput
 from app.extensions import db
 from app.models import CreditRecord, RecordEvent
 from app.models.base import UTCDateTime
-from app.services import notices
-from workflows import RECORD, SYSTEM
+from app.services.notices.outbox import enqueue
+from workflows import RECORD, SYSTEM, RecordTrigger
 
 CORRECTABLE_FIELDS = ("facts", "sanction", "decision_number")
+
+def sql_names(names) -> str:
+    """State or trigger names as SQL literals, for the set-based jobs' statements written as
+    text: names of the record workflow, never input; literals, not parameters, so that the
+    planner still matches the partial index on the states in publicity (migration 0004)."""
+    return ", ".join(f"'{name}'" for name in names)
+
 
 # One lifecycle event for each record in :ids, numbered after its last one; from_state is the
 # record's state now, so run it before the statement that changes the state. For set-based jobs.
@@ -40,7 +47,7 @@ def apply_record_trigger(
     seq = (db.session.scalar(select(func.max(RecordEvent.seq)).where(RecordEvent.record_id == record.id)) or 0) + 1
     event = RecordEvent(
         record_id=record.id, seq=seq, at=clock.now(), actor_id=actor.id if actor else None,
-        trigger=trigger, from_state=from_state, to_state=taken.dest, reason=reason, data=data,
+        trigger=taken.trigger, from_state=from_state, to_state=taken.dest, reason=reason, data=data,
     )
     db.session.add(event)
     return event
@@ -48,12 +55,12 @@ def apply_record_trigger(
 
 def mark_under_objection(record: CreditRecord, actor, case) -> None:
     record.under_objection = True
-    apply_record_trigger(record, "mark_objection", actor, data={"case": case.number})
+    apply_record_trigger(record, RecordTrigger.MARK_OBJECTION, actor, data={"case": case.number})
 
 
 def clear_objection_mark(record: CreditRecord, actor, case) -> None:
     record.under_objection = False
-    apply_record_trigger(record, "clear_objection", actor, data={"case": case.number})
+    apply_record_trigger(record, RecordTrigger.CLEAR_OBJECTION, actor, data={"case": case.number})
 
 
 def correct_record(record: CreditRecord, corrections: dict, actor, case, reason) -> None:
@@ -64,29 +71,29 @@ def correct_record(record: CreditRecord, corrections: dict, actor, case, reason)
     for name, value in corrections.items():
         setattr(record, name, value)
     apply_record_trigger(
-        record, "correct", actor, reason,
+        record, RecordTrigger.CORRECT, actor, reason,
         {"case": case.number, "before": before, "after": dict(corrections)},
     )
     _tell_department(record, "record_corrected", case)
 
 
 def revoke_record(record: CreditRecord, actor, case, reason) -> None:
-    apply_record_trigger(record, "revoke", actor, reason, {"case": case.number})
+    apply_record_trigger(record, RecordTrigger.REVOKE, actor, reason, {"case": case.number})
     _tell_department(record, "record_revoked", case)
 
 
 def repair_record(record: CreditRecord, actor, case, reason) -> None:
-    apply_record_trigger(record, "repair", actor, reason, {"case": case.number})
+    apply_record_trigger(record, RecordTrigger.REPAIR, actor, reason, {"case": case.number})
     _tell_department(record, "record_repaired", case)
 
 
 def republish_record(record: CreditRecord, actor, case, reason) -> None:
-    apply_record_trigger(record, "republish", actor, reason, {"case": case.number})
+    apply_record_trigger(record, RecordTrigger.REPUBLISH, actor, reason, {"case": case.number})
     _tell_department(record, "record_republished", case)
 
 
 def _tell_department(record: CreditRecord, template: str, case) -> None:
-    notices.enqueue(
+    enqueue(
         f"{template}:{record.id}:{case.number}", template,
         {"record": record.decision_number, "case": case.number}, department_id=record.department_id,
     )

@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload
 from app import clock
 from app.extensions import db
 from app.models import CreditRecord, Department, Subject
+from workflows import IN_PUBLICITY
 
 
 def list_records_of_subject(subject_id: int) -> list[CreditRecord]:
@@ -32,6 +33,29 @@ def list_records_of_department(department_id: int, limit: int = 50) -> list[Cred
         .limit(limit)
     )
     return list(db.session.scalars(stmt))
+
+
+def list_records_page(department_id: int, after: int = 0, limit: int = 100) -> tuple[list[CreditRecord], int | None]:
+    """A department's records, oldest first, one keyset page after the id ``after``; and the
+    ``after`` of the next page (None on the last one)."""
+    rows = db.session.scalars(
+        select(CreditRecord).where(CreditRecord.department_id == department_id, CreditRecord.id > after)
+        .order_by(CreditRecord.id).limit(limit + 1)
+    ).all()
+    page = list(rows[:limit])
+    return page, page[-1].id if len(rows) > limit else None
+
+
+def find_record_of_department(department_id: int, record_id: int) -> CreditRecord | None:
+    """One of the department's records; another department's is as good as absent (None)."""
+    record = db.session.get(CreditRecord, record_id)
+    return record if record is not None and record.department_id == department_id else None
+
+
+def find_record_of_subject(subject_id: int, record_id: int) -> CreditRecord | None:
+    """One of the subject's records; another subject's is as good as absent (None)."""
+    record = db.session.get(CreditRecord, record_id)
+    return record if record is not None and record.subject_id == subject_id else None
 
 
 def count_records_by_state(department_id: int | None = None) -> dict[str, int]:
@@ -57,7 +81,7 @@ def find_public_records(identifier: str) -> tuple[object | None, list[CreditReco
         .where(
             CreditRecord.subject_id == subject.id,
             CreditRecord.is_public.is_(True),
-            CreditRecord.state.in_(("published", "corrected")),
+            CreditRecord.state.in_(IN_PUBLICITY),
             CreditRecord.publicity_start <= today,
             CreditRecord.publicity_end >= today,
         )

@@ -18,14 +18,17 @@ from app.models.base import UTCDateTime
 from app.services.calendar import parse_period
 from app.services.policy import get_policy_in_force
 from app.services.records.lifecycle import BULK_EVENTS
+from app.services.transaction import use_case
+from workflows import RECORD, RecordTrigger
 
 PURGED_TEXT = "[已清除]"
 _UNITS = {"y": "years", "m": "months", "d": "days"}
 
+_PURGED = RECORD.dest(RecordTrigger.PURGE)
 _PURGE = text(
-    """
+    f"""
     UPDATE credit_record
-    SET state = 'purged', purged_at = :now, updated_at = :now, version = version + 1,
+    SET state = '{_PURGED}', purged_at = :now, updated_at = :now, version = version + 1,
         facts = :cleared, sanction = :cleared
     WHERE id IN :ids
     """
@@ -38,6 +41,7 @@ class PurgeResult:
     batches: int = 0
 
 
+@use_case
 def purge_expired_personal_data(batch_size: int = 1000) -> PurgeResult:
     """Purge every record whose retention after leaving publicity has ended."""
     body = get_policy_in_force().body
@@ -51,7 +55,7 @@ def purge_expired_personal_data(batch_size: int = 1000) -> PurgeResult:
         ids = list(
             db.session.scalars(
                 select(CreditRecord.id)
-                .where(CreditRecord.state.in_(("retired", "repaired", "revoked")), left_at < cutoff)
+                .where(CreditRecord.state.in_(RECORD.sources(RecordTrigger.PURGE)), left_at < cutoff)
                 .order_by(CreditRecord.id)
                 .limit(batch_size)
                 .with_for_update(skip_locked=True)
@@ -62,7 +66,7 @@ def purge_expired_personal_data(batch_size: int = 1000) -> PurgeResult:
             return result
         now = clock.now()
         params = {"ids": ids, "now": now, "reason": "retention period ended", "cleared": PURGED_TEXT}
-        db.session.execute(BULK_EVENTS, {**params, "trigger": "purge", "to_state": "purged"})
+        db.session.execute(BULK_EVENTS, {**params, "trigger": str(RecordTrigger.PURGE), "to_state": _PURGED})
         db.session.execute(_PURGE, params)
         db.session.commit()
         db.session.expire_all()

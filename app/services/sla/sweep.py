@@ -10,14 +10,11 @@ from app import clock
 from app.extensions import db
 from app.models import Case, Timer, User
 from app.models.enums import Role, TimerStatus
-from app.services import notices
 from app.services.calendar import get_working_calendar
+from app.services.notices.outbox import enqueue
 from app.services.policy import get_policy_in_force
-from workflows import CASE_WORKFLOWS
-
-# Clocks whose deadline binds someone other than the platform's officers.
-_DEPARTMENT_CLOCKS = {"verify", "verify_limit", "department_opinion"}
-_APPLICANT_CLOCKS = {"supplement"}
+from app.services.transaction import use_case
+from workflows import APPLICANT, CASE_WORKFLOWS, DEPARTMENT
 
 
 @dataclass
@@ -44,6 +41,7 @@ def next_working_time(now: datetime, hours: dict) -> datetime:
     return datetime.combine(next_day, start, tzinfo=clock.PLATFORM_TZ).astimezone(UTC)
 
 
+@use_case
 def sweep_sla() -> SweepResult:
     """Mark timers due soon and breached, send reminders and escalations.
 
@@ -80,12 +78,13 @@ def sweep_sla() -> SweepResult:
         case = timer.case
         timer.due_soon_at = now
         result.due_soon += 1
-        if CASE_WORKFLOWS[case.kind].clock(timer.clock).on_breach:
-            continue  # a lapse or an automatic close needs no reminder to staff
+        rule = CASE_WORKFLOWS[case.kind].clock(timer.clock)
+        if rule.on_breach and rule.binds != APPLICANT:
+            continue  # an automatic step of the platform's needs no reminder to anyone
         payload = {"case": case.number, "clock": timer.clock, "due_at": timer.due_at.isoformat()}
         key = f"due-soon:{timer.id}:{timer.due_at.isoformat()}"
         for user_id, department_id in _responsible(case, timer, supervisors):
-            notices.enqueue(
+            enqueue(
                 f"{key}:{user_id or 'd' + str(department_id)}", "sla_due_soon", payload,
                 user_id=user_id, department_id=department_id, not_before=deliver_at,
             )
@@ -103,7 +102,7 @@ def sweep_sla() -> SweepResult:
             continue  # fired by cases.fire_breach_triggers, which does not rely on this mark
         payload = {"case": case.number, "clock": timer.clock, "due_at": timer.due_at.isoformat()}
         for supervisor_id in supervisors:
-            written = notices.enqueue(
+            written = enqueue(
                 f"breach:{timer.id}:{timer.due_at.isoformat()}:{supervisor_id}", "sla_breached", payload,
                 user_id=supervisor_id, not_before=deliver_at,
             )
@@ -114,10 +113,11 @@ def sweep_sla() -> SweepResult:
 
 
 def _responsible(case: Case, timer: Timer, supervisors: list[int]) -> list[tuple[int | None, int | None]]:
-    """Who is reminded of a deadline: (user id, department id) pairs."""
-    if timer.clock in _DEPARTMENT_CLOCKS and case.department_id:
+    """Who is reminded of a deadline (whom its clock binds): (user id, department id) pairs."""
+    binds = CASE_WORKFLOWS[case.kind].clock(timer.clock).binds
+    if binds == DEPARTMENT and case.department_id:
         return [(None, case.department_id)]
-    if timer.clock in _APPLICANT_CLOCKS:
+    if binds == APPLICANT:
         return [(case.applicant_id, None)]
     if case.assignee_id:
         return [(case.assignee_id, None)]

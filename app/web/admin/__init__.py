@@ -8,8 +8,7 @@ from flask_wtf import FlaskForm
 
 from app.errors import InvalidInput
 from app.models.enums import Role
-from app.services.admin.jobs import job_health
-from app.services.admin.overview import platform_overview
+from app.services.admin import job_health, platform_overview
 from app.services.calendar import uncovered_years
 from app.web.access import roles
 

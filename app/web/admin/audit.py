@@ -7,8 +7,7 @@ from flask_babel import gettext as _
 from app.errors import InvalidInput
 from app.forms.admin_audit import AuditFilterForm
 from app.models.enums import Role
-from app.services.admin import audit_log
-from app.services.admin.audit_log import AuditCursor, AuditFilter
+from app.services.admin import AuditCursor, AuditFilter, export_audit_csv, parse_object, search_audit
 from app.web.access import roles
 from app.web.admin import bp
 
@@ -18,7 +17,7 @@ def _filters(form: AuditFilterForm) -> AuditFilter | None:
     if not form.validate():
         return None
     try:
-        ref = audit_log.parse_object(form.object.data)
+        ref = parse_object(form.object.data)
     except InvalidInput as error:
         form.object.errors.append(str(error))
         return None
@@ -41,7 +40,7 @@ def audit():
     if filters is None or form.form_errors:
         return render_template("admin/audit.html", form=form, entries=[], next_url=None, first_url=None,
                                csv_url=None), 422
-    entries, next_cursor = audit_log.search_audit(filters, after)
+    entries, next_cursor = search_audit(filters, after)
     args = {k: v for k, v in request.args.items() if k != "after" and v}
     return render_template(
         "admin/audit.html", form=form, entries=entries, csv_url=url_for("admin.audit_csv", **args),
@@ -58,5 +57,5 @@ def audit_csv():
     filters = _filters(form)
     if filters is None:
         raise InvalidInput("; ".join(str(e) for errors in form.errors.values() for e in errors))
-    return Response(stream_with_context(audit_log.export_audit_csv(filters)), mimetype="text/csv",
+    return Response(stream_with_context(export_audit_csv(filters)), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=audit.csv"})

@@ -10,7 +10,6 @@ from flask_wtf import FlaskForm
 
 from app import clock
 from app.errors import DomainError, InvalidInput
-from app.extensions import db
 from app.forms.admin_calendar import (
     OVERRIDE_KINDS,
     MonthQuery,
@@ -18,7 +17,7 @@ from app.forms.admin_calendar import (
     ScheduleImportForm,
 )
 from app.models.enums import Role
-from app.services.calendar import overrides as calendar_admin
+from app.services import calendar as calendar_service
 from app.web.access import roles
 from app.web.admin import bp, require_valid_post
 
@@ -26,7 +25,7 @@ from app.web.admin import bp, require_valid_post
 def _page(year: int, month: int, status: int = 200, **forms):
     """The calendar page of a month, with the given forms (fresh ones otherwise)."""
     return render_template(
-        "admin/calendar.html", view=calendar_admin.calendar_view(year, month), kinds=OVERRIDE_KINDS,
+        "admin/calendar.html", view=calendar_service.calendar_view(year, month), kinds=OVERRIDE_KINDS,
         override_form=forms.get("override_form") or OverrideForm(formdata=None),
         import_form=forms.get("import_form") or ScheduleImportForm(formdata=None),
         action_form=FlaskForm(), preview=forms.get("preview"), import_errors=forms.get("import_errors", []),
@@ -35,7 +34,7 @@ def _page(year: int, month: int, status: int = 200, **forms):
 
 def _month_of(day: date) -> tuple[int, int]:
     """The month of ``day`` if the calendar covers it, else this month."""
-    first, last = calendar_admin.calendar_span()
+    first, last = calendar_service.calendar_span()
     if first <= day.year <= last:
         return day.year, day.month
     today = clock.today()
@@ -64,11 +63,10 @@ def add_override():
     day = form.day.data
     try:
         if form.confirm.data != "1":
-            preview = calendar_admin.preview_override(day, form.kind.data)
+            preview = calendar_service.preview_override(day, form.kind.data)
             return _page(day.year, day.month, override_form=form, preview=preview)
-        calendar_admin.add_override(current_user, day, form.kind.data, form.note.data)
+        calendar_service.add_override(current_user, day, form.kind.data, form.note.data)
     except DomainError as error:
-        db.session.rollback()
         form.form_errors.append(str(error))
         return _page(*_month_of(day), error.status, override_form=form)
     flash(_("%(day)s saved as %(kind)s. Deadlines computed from now on use it.",
@@ -80,7 +78,7 @@ def add_override():
 @roles(Role.ADMIN)
 def remove_override(override_id: int):
     require_valid_post()
-    removed = calendar_admin.remove_override(current_user, override_id)
+    removed = calendar_service.remove_override(current_user, override_id)
     moved = removed.preview.moved if removed.preview else 0
     flash(_("The override of %(day)s was removed; the day follows the holiday data or the weekend rule again. "
             "%(n)d open deadline(s) would be computed differently now.", day=removed.day.isoformat(), n=moved),
@@ -98,13 +96,11 @@ def import_schedule():
     if not form.validate_on_submit():
         return _page(today.year, today.month, 422, import_form=form)
     try:
-        report = calendar_admin.import_schedule(
-            current_user, form.file.data.stream.read(calendar_admin.MAX_SCHEDULE_BYTES + 1))
+        report = calendar_service.import_schedule(
+            current_user, form.file.data.stream.read(calendar_service.MAX_SCHEDULE_BYTES + 1))
     except DomainError as error:
-        db.session.rollback()
         return _page(today.year, today.month, error.status, import_form=form, import_errors=[str(error)])
-    if report.errors:
-        db.session.rollback()
+    if report.errors:  # nothing was written
         return _page(today.year, today.month, 422, import_form=form, import_errors=report.errors)
     flash(_("Schedule imported: %(added)d added, %(changed)d changed, %(unchanged)d unchanged. "
             "Deadlines computed from now on use it.",

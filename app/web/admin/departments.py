@@ -7,17 +7,15 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.errors import DomainError
-from app.extensions import db
 from app.forms.admin import ApiKeyForm, DepartmentForm, WebhookForm
 from app.models.enums import Role
-from app.services.accounts import api_keys
-from app.services.accounts import departments as service
+from app.services import accounts
 from app.web.access import roles
 from app.web.admin import bp, require_valid_post
 
 
-def _details(form: DepartmentForm) -> service.DepartmentDetails:
-    return service.DepartmentDetails(code=form.code.data, name=form.name.data,
+def _details(form: DepartmentForm) -> accounts.DepartmentDetails:
+    return accounts.DepartmentDetails(code=form.code.data, name=form.name.data,
                                      contact_email=form.contact_email.data or None, is_active=form.is_active.data)
 
 
@@ -28,9 +26,8 @@ def departments():
     status = 200
     if form.validate_on_submit():
         try:
-            department = service.create_department(current_user, _details(form))
+            department = accounts.create_department(current_user, _details(form))
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(str(error))
             status = error.status
         else:
@@ -38,7 +35,7 @@ def departments():
             return redirect(url_for("admin.department", department_id=department.id))
     elif form.is_submitted():
         status = 422
-    return render_template("admin/departments.html", rows=service.list_departments(), form=form), status
+    return render_template("admin/departments.html", rows=accounts.list_departments_with_counts(), form=form), status
 
 
 def _page(department, form=None, webhook_form=None, key_form=None, shown=None, status=200):
@@ -46,7 +43,7 @@ def _page(department, form=None, webhook_form=None, key_form=None, shown=None, s
         "admin/department.html", department=department,
         form=form or DepartmentForm(obj=department), webhook_form=webhook_form or WebhookForm(prefix="hook"),
         key_form=key_form or ApiKeyForm(prefix="key"), action_form=FlaskForm(),
-        webhooks=service.list_webhooks(department.id), keys=service.list_keys(department.id), shown=shown,
+        webhooks=accounts.list_webhooks(department.id), keys=accounts.list_keys(department.id), shown=shown,
     ), status)
     if shown:  # a secret on the page: keep it out of every cache
         response.headers["Cache-Control"] = "no-store"
@@ -56,15 +53,14 @@ def _page(department, form=None, webhook_form=None, key_form=None, shown=None, s
 @bp.route("/departments/<id:department_id>", methods=["GET", "POST"])
 @roles(Role.ADMIN)
 def department(department_id: int):
-    department = service.get_department(department_id)
+    department = accounts.get_department(department_id)
     form = DepartmentForm(obj=department)
     if form.validate_on_submit():
         try:
-            service.update_department(current_user, department.id, _details(form))
+            accounts.update_department(current_user, department.id, _details(form))
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(str(error))
-            return _page(service.get_department(department_id), form=form, status=error.status)
+            return _page(accounts.get_department(department_id), form=form, status=error.status)
         flash(_("Department updated."), "success")
         return redirect(url_for("admin.department", department_id=department.id))
     return _page(department, form=form, status=422 if form.is_submitted() else 200)
@@ -73,13 +69,13 @@ def department(department_id: int):
 @bp.route("/departments/<id:department_id>/webhooks", methods=["POST"])
 @roles(Role.ADMIN)
 def add_webhook(department_id: int):
-    department = service.get_department(department_id)
+    department = accounts.get_department(department_id)
     form = WebhookForm(prefix="hook")  # prefixed: three forms share the page
     if not form.validate_on_submit():
         return _page(department, webhook_form=form, status=422)
     try:
-        subscription, secret = service.add_webhook(current_user, department.id, form.name.data, form.url.data,
-                                                   form.events.data or ["*"])
+        subscription, secret = accounts.add_webhook(current_user, department.id, form.name.data, form.url.data,
+                                           form.events.data or ["*"])
     except DomainError as error:  # raised before anything was written
         form.url.errors = [str(error)]
         return _page(department, webhook_form=form, status=error.status)
@@ -90,7 +86,7 @@ def add_webhook(department_id: int):
 @roles(Role.ADMIN)
 def set_webhook_active(department_id: int, webhook_id: int):
     require_valid_post()
-    service.set_webhook_active(current_user, department_id, webhook_id, request.form.get("active") == "1")
+    accounts.set_webhook_active(current_user, department_id, webhook_id, request.form.get("active") == "1")
     flash(_("Subscription updated."), "success")
     return redirect(url_for("admin.department", department_id=department_id))
 
@@ -98,11 +94,11 @@ def set_webhook_active(department_id: int, webhook_id: int):
 @bp.route("/departments/<id:department_id>/keys", methods=["POST"])
 @roles(Role.ADMIN)
 def create_key(department_id: int):
-    department = service.get_department(department_id)
+    department = accounts.get_department(department_id)
     form = ApiKeyForm(prefix="key")
     if not form.validate_on_submit():
         return _page(department, key_form=form, status=422)
-    key, token = api_keys.create_key(department, form.name.data, actor=current_user)
+    key, token = accounts.create_key(department, form.name.data, actor=current_user)
     return _page(department, shown={"kind": "key", "name": key.name, "secret": token})
 
 
@@ -110,6 +106,6 @@ def create_key(department_id: int):
 @roles(Role.ADMIN)
 def revoke_key(department_id: int, prefix: str):
     require_valid_post()
-    key = api_keys.revoke_key(prefix[:16], actor=current_user, department_id=department_id)
+    key = accounts.revoke_key(prefix[:16], actor=current_user, department_id=department_id)
     flash(_("Key %(prefix)s revoked.", prefix=key.prefix), "success")
     return redirect(url_for("admin.department", department_id=department_id))

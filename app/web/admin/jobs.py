@@ -11,12 +11,7 @@ from flask_wtf import FlaskForm
 from app.errors import InvalidInput
 from app.forms.admin_audit import OutboxFilterForm
 from app.models.enums import NotificationStatus, Role
-from app.services.admin.overview import (
-    OutboxFilter,
-    list_outbox,
-    retry_outbox_notices,
-    run_job_now,
-)
+from app.services.admin import OutboxFilter, list_outbox, retry_outbox_notices, run_job_now
 from app.web.access import roles
 from app.web.admin import bp, require_valid_post
 

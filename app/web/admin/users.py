@@ -7,12 +7,9 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.errors import DomainError, InvalidInput
-from app.extensions import db
 from app.forms.admin import RoleForm, UserForm
-from app.models import User
 from app.models.enums import Role
-from app.services.accounts import password_reset
-from app.services.accounts import users as users_service
+from app.services import accounts
 from app.web.access import roles
 from app.web.admin import bp, require_valid_post
 
@@ -25,12 +22,11 @@ def users():
     status = 200
     if form.validate_on_submit():
         try:
-            user = users_service.create_user(current_user, users_service.NewUser(
+            user = accounts.create_user(current_user, accounts.NewUser(
                 username=form.username.data, display_name=form.display_name.data, email=form.email.data,
                 role=form.role.data, password=form.password.data, department_code=form.department_code.data,
                 subject_identifier=form.subject_identifier.data))
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(str(error))
             status = error.status
         else:
@@ -40,7 +36,7 @@ def users():
         status = 422
     text = request.args.get("q", "")[:100]
     role = request.args.get("role") or None
-    found = users_service.search_users(text, role if role in {r.value for r in Role} else None)
+    found = accounts.search_users(text, role if role in {r.value for r in Role} else None)
     return render_template("admin/users.html", form=form, users=found, q=text, role=role,
                            role_form=RoleForm(), action_form=FlaskForm()), status
 
@@ -50,7 +46,7 @@ def users():
 def set_active(user_id: int):
     require_valid_post()
     active = request.form.get("active") == "1"
-    users_service.set_active(current_user, user_id, active)
+    accounts.set_active(current_user, user_id, active)
     flash(_("Account updated."), "success")
     return redirect(url_for("admin.users"))
 
@@ -61,7 +57,7 @@ def change_role(user_id: int):
     form = RoleForm()
     if not form.validate_on_submit():
         raise InvalidInput(_("Choose a valid role."))
-    users_service.change_role(current_user, user_id, form.role.data, form.department_code.data,
+    accounts.change_role(current_user, user_id, form.role.data, form.department_code.data,
                               form.subject_identifier.data)
     flash(_("Account updated."), "success")
     return redirect(url_for("admin.users"))
@@ -72,10 +68,9 @@ def change_role(user_id: int):
 def issue_password_reset(user_id: int):
     """Issue a single-use link; it is shown on this page once and never again."""
     require_valid_post()
-    reset, token = password_reset.issue_reset(current_user, user_id)
-    link = url_for("auth.reset_password", token=token, _external=True)
-    user = db.session.get(User, reset.user_id)
-    response = make_response(render_template("admin/password_link.html", user=user, link=link,
-                                             expires_at=reset.expires_at))
+    issued = accounts.issue_reset(current_user, user_id)
+    link = url_for("auth.reset_password", token=issued.token, _external=True)
+    response = make_response(render_template("admin/password_link.html", user=issued.user, link=link,
+                                             expires_at=issued.expires_at))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -1,0 +1,79 @@
+"""What the case page shows, read in one query function, and the case's files to download.
+
+The page is shared by every audience; what a user sees and may do is decided here, per case
+(``get_case_for`` refuses a case the user may not see, ``available_actions`` gives the buttons).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from app import clock
+from app.errors import NotFound
+from app.extensions import db
+from app.models import Attachment, Case, CaseEvent, Timer, User
+from app.models.enums import Role, TimerStatus
+from app.services.accounts import list_officers
+from app.services.calendar import get_working_calendar
+from app.services.cases import files
+from app.services.cases.access import get_case_for
+from app.services.cases.history import list_events
+from app.services.cases.transitions import available_actions
+from workflows import Transition
+
+STAFF_WHO_ASSIGN = (Role.OFFICER, Role.SUPERVISOR)
+
+
+@dataclass(frozen=True)
+class CasePage:
+    case: Case
+    events: list[CaseEvent]
+    actors: dict[int, User]  # who acted in the events, by id
+    deadlines: list[tuple[Timer, int | None]]  # the clocks not stopped, with the working days left
+    attachments: list[Attachment]
+    actions: list[Transition]  # what the user may do now: the buttons
+    officers: list[User]  # whom the user may assign the case to (officers and supervisors only)
+
+
+def get_case_page(user: User, case_id: int) -> CasePage:
+    """The case as ``user`` may see it; NotFound if they may not."""
+    case = get_case_for(user, case_id)
+    events = list_events(case)
+    actor_ids = {e.actor_id for e in events if e.actor_id}
+    actors = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(actor_ids)))} if actor_ids else {}
+    timers = db.session.scalars(
+        select(Timer).where(Timer.case_id == case.id, Timer.status != TimerStatus.STOPPED).order_by(Timer.due_at)
+    ).all()
+    today, calendar = clock.today(), get_working_calendar()
+    deadlines = [
+        (t, calendar.working_days_between(today, clock.local(t.due_at).date()) if t.due_at else None)
+        for t in timers
+    ]
+    attachments = list(db.session.scalars(
+        select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)))
+    return CasePage(
+        case=case, events=events, actors=actors, deadlines=deadlines, attachments=attachments,
+        actions=available_actions(case, user),
+        officers=list_officers() if user.role in STAFF_WHO_ASSIGN else [],
+    )
+
+
+@dataclass(frozen=True)
+class Download:
+    path: Path
+    filename: str
+    content_type: str
+
+
+def get_download(user: User, case_id: int, attachment_id: int) -> Download:
+    """A file of a case, only to those who may see the case; NotFound otherwise or if the blob is gone."""
+    case = get_case_for(user, case_id)
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.case_id != case.id:
+        raise NotFound()
+    path = files.blob_path(attachment.sha256)
+    if not path.exists():
+        raise NotFound()
+    return Download(path, attachment.filename, attachment.content_type)

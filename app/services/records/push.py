@@ -1,0 +1,83 @@
+"""Records a department pushes through the API: all valid and stored, or none.
+
+Each item is checked like a row of an import file. A record already provided (the same
+decision number) is left alone if identical; changed facts or sanction correct it (a new
+version, with its lifecycle event) while it is in publicity, and are refused after. The API
+speaks English: the refusals here are plain text, like the API's own.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from app import clock
+from app.errors import Conflict, InvalidInput
+from app.extensions import db
+from app.models import CreditRecord, Department
+from app.services.records.imports import check_row, insert_records
+from app.services.records.lifecycle import apply_record_trigger
+from app.services.transaction import use_case
+from workflows import RecordTrigger
+
+MAX_ERRORS = 1000  # reported per push; the first ones say enough
+
+
+@dataclass(frozen=True)
+class PushResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+class InvalidRecords(InvalidInput):
+    """Some pushed records are not valid; ``errors`` says which: ``{"index", "field", "message"}``."""
+
+    def __init__(self, errors: list[dict]):
+        super().__init__("Some records are not valid; none was stored.")
+        self.errors = errors
+
+
+@use_case
+def push_records(department: Department, items: list) -> PushResult:
+    """Store the pushed records (JSON objects of text fields) in one transaction, or none of them.
+
+    Raises InvalidRecords (every item checked first) or Conflict (a changed record that left
+    publicity); nothing is stored then.
+    """
+    numbers = [str(item.get("decision_number", ""))[:100] for item in items if isinstance(item, dict)]
+    existing = {r.decision_number: r for r in db.session.scalars(
+        select(CreditRecord).where(CreditRecord.department_id == department.id,
+                                   CreditRecord.decision_number.in_(numbers))
+    )}
+    errors, clean_rows, seen, today = [], [], set(), clock.today()
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            errors.append({"index": index, "field": "", "message": "must be an object"})
+            continue
+        row = {k: ("" if v is None else str(v)).strip() for k, v in item.items()}
+        clean, problems = check_row(row, seen, lambda number: False, today)
+        errors += [{"index": index, "field": f, "message": str(m)} for f, m in problems]
+        clean_rows.append(clean)
+    if errors:
+        raise InvalidRecords(errors[:MAX_ERRORS])
+
+    updated = unchanged = 0
+    new = []
+    for clean in clean_rows:
+        old = existing.get(clean["decision_number"])
+        if old is None:
+            new.append(clean)
+        elif (old.facts, old.sanction) == (clean["facts"], clean["sanction"]):
+            unchanged += 1
+        elif old.in_publicity:
+            before = {"facts": old.facts, "sanction": old.sanction}
+            old.facts, old.sanction = clean["facts"], clean["sanction"]
+            apply_record_trigger(old, RecordTrigger.CORRECT, None, "pushed again with changes",
+                                 {"before": before, "after": {"facts": old.facts, "sanction": old.sanction}})
+            updated += 1
+        else:
+            raise Conflict(f"{old.decision_number} is no longer in publicity and cannot change.")
+    created = insert_records(new, department)
+    db.session.commit()
+    return PushResult(created=created, updated=updated, unchanged=unchanged)
