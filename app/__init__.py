@@ -17,7 +17,7 @@ from app.cli import register_cli
 from app.extensions import babel, csrf, db, login_manager, migrate
 from app.logging_setup import install_scrubber
 from app.services.accounts import get_active_user
-from app.web import admin, api, auth, cases, dept, desk, filters, portal, public
+from app.web import admin, api, auth, binding, cases, dept, desk, filters, portal, public
 from app.web.access import enforce_access_rules
 from app.web.errors import register_error_handlers
 from app.web.i18n import select_locale
@@ -110,7 +110,7 @@ def _register_blueprints(app: Flask) -> None:
             super().__init__(url_map, min=1, max=2**31 - 1)
 
     app.url_map.converters["id"] = IdConverter
-    for module in (public, auth, portal, desk, dept, admin, api, cases):
+    for module in (public, auth, portal, binding, desk, dept, admin, api, cases):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # the API authenticates every call with a key, not a cookie
     app.before_request(refuse_nul_characters)

@@ -225,7 +225,7 @@ def register_job_cli(app: Flask) -> None:
                 click.echo(f"row {row}\t{column}\t{message}", err=True)
             more = " (first 1,000 shown)" if report.truncated else ""
             raise click.ClickException(f"nothing imported: {len(report.errors)} error(s) in {report.rows} row(s){more}")
-        click.echo(f"imported {report.imported}")
+        click.echo(f"imported {report.imported}" + (f", corrected {report.corrected}" if report.corrected else ""))
 
     @app.cli.group("apikey")
     def apikey_group() -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from workflows import ALL_WORKFLOWS, CASE_WORKFLOWS, RECORD
+from workflows import ALL_WORKFLOWS, BINDING, CASE_WORKFLOWS, RECORD
 
 LABELS = {
     "role": {
@@ -33,6 +33,7 @@ LABELS = {
         "case_submitted": _l("Application submitted"),
         "case_changed": _l("Your case moved on"),
         "case_referred": _l("Case referred to your department"),
+        "opinion_requested": _l("Your department's opinion requested"),
         "record_corrected": _l("Record corrected"),
         "record_revoked": _l("Record revoked"),
         "record_repaired": _l("Record repaired"),
@@ -42,6 +43,11 @@ LABELS = {
         "sla_due_soon": _l("Deadline approaching"),
         "sla_breached": _l("Deadline passed"),
         "case_assigned": _l("A case was assigned to you"),
+        "binding_verified": _l("Verified for a subject"),
+        "binding_refused": _l("Verification refused"),
+        "binding_ended": _l("Binding ended"),
+        "binding_added": _l("Another account verified for your subject"),
+        "binding_due": _l("Identity check due"),
     },
     "actor": {
         "applicant": _l("Applicant"),
@@ -49,6 +55,31 @@ LABELS = {
         "supervisor": _l("Supervisor"),
         "department": _l("Department user"),
         "system": _l("System (scheduled job)"),
+    },
+    "binding_capacity": {
+        "self": _l("The person itself"),
+        "legal_representative": _l("Legal representative"),
+        "agent": _l("Agent with an authorisation letter"),
+    },
+    "binding_document": {
+        "business_licence": _l("Business licence"),
+        "identity_card": _l("Resident identity card"),
+        "authorisation_letter": _l("Authorisation letter"),
+    },
+    "binding_method": {
+        "officer": _l("Checked by an officer"),
+        "oidc": _l("Identity service"),
+        "migration": _l("Verified by migration"),
+        "demo": _l("Demo data"),
+    },
+    "sanction_kind": {
+        "warning": _l("Warning"),
+        "fine": _l("Fine"),
+        "confiscation": _l("Confiscation of illegal gains"),
+        "listing": _l("Listing"),
+        "licence_revoked": _l("Licence revoked"),
+        "business_restricted": _l("Business restricted"),
+        "employment_restricted": _l("Employment restricted"),
     },
     "guard": {
         "record_in_publicity": _l("record in publicity"),
@@ -62,6 +93,10 @@ LABELS = {
         "supplement_window_open": _l("within the supplement period"),
         "unassigned": _l("nobody handles it yet"),
         "reopen_window_open": _l("within the reopen window"),
+        "not_complained_of": _l("not the handler of the case complained of"),
+        "is_account_holder": _l("the account holder"),
+        "documents_complete": _l("every document the verification needs"),
+        "may_end_binding": _l("the account holder, the legal representative or an officer"),
     },
 }
 
@@ -84,6 +119,7 @@ _CASES = tuple(CASE_WORKFLOWS.values())
 LABELS.update({
     "case_state": _vocabulary((s.name, s.label) for w in _CASES for s in w.states),
     "record_state": _vocabulary((s.name, s.label) for s in RECORD.states),
+    "binding_state": _vocabulary((s.name, s.label) for s in BINDING.states),
     "trigger": {
         # Events that open a history rather than move along it: not steps of a workflow.
         "submit": _l("Submit"),
@@ -91,7 +127,7 @@ LABELS.update({
         **_vocabulary((t.trigger, t.label) for w in ALL_WORKFLOWS for t in w.transitions),
     },
     "workflow": _vocabulary((w.name, w.label) for w in ALL_WORKFLOWS),
-    "clock": _vocabulary((c.name, c.label) for w in _CASES for c in w.clocks),
+    "clock": _vocabulary((c.name, c.label) for w in (*_CASES, BINDING) for c in w.clocks),
     "verification": _vocabulary((f.name, f.label) for w in _CASES for t in w.transitions for f in t.findings),
     # What a decision decided (``Case.outcome``), named as the decision's button is.
     "outcome": _vocabulary((t.outcome, t.label) for w in _CASES for t in w.transitions if t.outcome),
@@ -101,14 +137,15 @@ LABELS.update({
 def label(vocabulary: str, code: str | None) -> str:
     if code is None:
         return ""
-    if vocabulary == "state":  # diagram states: case states, or record states where only they exist
-        vocabulary = "case_state" if code in LABELS["case_state"] else "record_state"
+    if vocabulary == "state":  # diagram states: case states, else record or binding states
+        vocabulary = next((v for v in ("case_state", "record_state", "binding_state") if code in LABELS[v]),
+                          "record_state")
     return str(LABELS.get(vocabulary, {}).get(code, code))
 
 
-# Decision text templates offered on the case page for the reason of an action, by trigger: a
-# trigger of several workflows offers the texts given in any of them.
+# Decision text templates offered on the case page for the reason of an action, by workflow and
+# trigger (a trigger shared by workflows, such as ``not_accept``, has each workflow's own grounds).
 REASON_TEMPLATES = {
-    trigger: tuple(_l(text) for text in texts)
-    for trigger, texts in _agreed((t.trigger, t.templates) for w in _CASES for t in w.transitions if t.templates).items()
+    (w.name, t.trigger): tuple(_l(text) for text in t.templates)
+    for w in _CASES for t in w.transitions if t.templates
 }

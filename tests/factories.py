@@ -56,7 +56,9 @@ def make_subject(kind: str = SubjectKind.LEGAL, **kw) -> Subject:
     return subject
 
 
-def make_user(role: str = Role.OFFICER, password: str = PASSWORD, **kw) -> User:
+def make_user(role: str = Role.OFFICER, password: str = PASSWORD, verified: bool = True, capacity: str | None = None,
+              **kw) -> User:
+    """An account; an applicant is verified for its subject (in ``capacity``) unless ``verified=False``."""
     n = next(_seq)
     if role == Role.APPLICANT and "subject" not in kw and "subject_id" not in kw:
         kw["subject"] = make_subject()
@@ -69,6 +71,11 @@ def make_user(role: str = Role.OFFICER, password: str = PASSWORD, **kw) -> User:
     )
     db.session.add(user)
     db.session.flush()
+    if role == Role.APPLICANT and verified:
+        from app.models.enums import BindingMethod
+        from app.services.binding.verification import bind_verified
+
+        bind_verified(user, BindingMethod.MIGRATION, capacity)
     return user
 
 

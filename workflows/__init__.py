@@ -1,9 +1,10 @@
-"""The state machines of the three workflows and the record lifecycle.
+"""The state machines of the three case workflows, the subject binding and the record lifecycle.
 
 Pure Python: no Flask, no database. Each is defined once as data (states, clocks, triggers,
 guards and effects by name, and the facts the app reads: who a clock binds, whom a state
 waits for, what a department may see, labels) and run by the ``transitions`` library.
 """
+from workflows.binding import BINDING, GRANTS_ACCESS, BindingState, BindingTrigger
 from workflows.complaint import COMPLAINT
 from workflows.definition import (
     APPLICANT,
@@ -22,11 +23,12 @@ from workflows.definition import (
     Workflow,
 )
 from workflows.objection import OBJECTION
-from workflows.record import IN_PUBLICITY, RECORD, RecordState, RecordTrigger
+from workflows.record import CASES_END_REASONS, IN_PUBLICITY, RECORD, RecordState, RecordTrigger
 from workflows.repair import REPAIR
 
 CASE_WORKFLOWS = {w.name: w for w in (OBJECTION, REPAIR, COMPLAINT)}
-ALL_WORKFLOWS = (*CASE_WORKFLOWS.values(), RECORD)
+# A binding is no credit case (its own table and service): it is drawn and tested with the others.
+ALL_WORKFLOWS = (*CASE_WORKFLOWS.values(), RECORD, BINDING)
 
 
 def case_transitions(trigger: str) -> list[Transition]:
@@ -37,10 +39,15 @@ def case_transitions(trigger: str) -> list[Transition]:
 __all__ = [
     "ALL_WORKFLOWS",
     "APPLICANT",
+    "BINDING",
+    "BindingState",
+    "BindingTrigger",
+    "CASES_END_REASONS",
     "CASE_WORKFLOWS",
     "CLAIM",
     "COMPLAINT",
     "DEPARTMENT",
+    "GRANTS_ACCESS",
     "HANDLER",
     "IN_PUBLICITY",
     "OBJECTION",

@@ -13,6 +13,20 @@ from workflows.definition import (
     transition,
 )
 
+# The grounds for not accepting a complaint (DESIGN section 9; SAMR complaint measures art. 15),
+# offered as the reason's texts. A complaint about a record decided longer ago than the policy's
+# ``complaint.not_accept_older_than`` (3 years) proposes ``OLDER_THAN_LIMIT``.
+NOT_ACCEPT_GROUNDS = (
+    N_("Not accepted: the complaint is outside the scope of matters the platform handles."),
+    N_("Not accepted: the same matter has already been decided elsewhere (by a court, an arbitration body "
+       "or another authority)."),
+    N_("Not accepted: the matter complained about is older than 3 years."),
+    N_("Not accepted: the material needed to handle the complaint is missing."),
+)
+OLDER_THAN_LIMIT = NOT_ACCEPT_GROUNDS[2]
+# Whoever handled the case a complaint is about (``Case.about_case_id``) may not handle the complaint.
+NOT_COMPLAINED_OF = "not_complained_of"
+
 COMPLAINT = Workflow(
     name="complaint",
     label=N_("Complaint"),
@@ -35,16 +49,18 @@ COMPLAINT = Workflow(
     ),
     transitions=(
         transition("accept", "submitted", "accepted", STAFF, label=N_("Accept"), bulk=True),
-        transition("not_accept", "submitted", "not_accepted", STAFF, reason=True, label=N_("Not accept")),
+        transition("not_accept", "submitted", "not_accepted", STAFF, reason=True, label=N_("Not accept"),
+                   templates=NOT_ACCEPT_GROUNDS),
         transition("assign", "accepted", "assigned", STAFF, effects=["assign_handler"], label=N_("Assign"),
                    assigns=True),
-        transition("respond", "assigned", "responded", (*STAFF, DEPARTMENT), guards=["is_handler"], reason=True,
+        transition("respond", "assigned", "responded", (*STAFF, DEPARTMENT), guards=["is_handler", NOT_COMPLAINED_OF],
+                   reason=True,
                    label=N_("Respond"), answers=True),
         transition("reopen", "responded", "assigned", APPLICANT, label=N_("Reopen"),
                    guards=["is_applicant", "not_reopened_before", "reopen_window_open"], reason=True),
         transition("close", "responded", "closed", (APPLICANT, SYSTEM), label=N_("Close")),
         transition("withdraw", ("submitted", "accepted", "assigned"), "withdrawn", APPLICANT, guards=["is_applicant"],
                    label=N_("Withdraw")),
-        *handling(("submitted", "accepted", "assigned"), STAFF),
+        *handling(("submitted", "accepted", "assigned"), STAFF, claim_guards=[NOT_COMPLAINED_OF]),
     ),
 )

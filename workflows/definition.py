@@ -122,6 +122,7 @@ class Finding:
 
     name: str
     label: str
+    corrects: bool = False  # the actor gives the record's corrected fields with this finding
 
 
 @dataclass(frozen=True)
@@ -184,13 +185,14 @@ def transition(
 RECOMPUTE_LABEL = N_("Recompute under a new policy version")
 
 
-def handling(states: Iterable[str], staff: Iterable[str]) -> list[Transition]:
+def handling(states: Iterable[str], staff: Iterable[str], claim_guards: Iterable[str] = ()) -> list[Transition]:
     """Claiming and reassigning a case, and recomputing its deadlines under a new policy
-    version (an admin's explicit, audited job): in each open state, steps that stay in it."""
+    version (an admin's explicit, audited job): in each open state, steps that stay in it.
+    ``claim_guards`` are the workflow's own conditions on who may claim it."""
     staff = tuple(staff)
     steps = []
     for state in states:
-        steps.append(transition(CLAIM, state, state, staff, guards=["unassigned"], effects=[CLAIM],
+        steps.append(transition(CLAIM, state, state, staff, guards=["unassigned", *claim_guards], effects=[CLAIM],
                                 bookkeeping=True, bulk=True, label=N_("Claim")))
         steps.append(transition(REASSIGN, state, state, staff, effects=[REASSIGN], reason=True,
                                 bookkeeping=True, bulk=True, assigns=True, label=N_("Reassign")))
@@ -210,8 +212,10 @@ class Workflow:
     transitions: tuple[Transition, ...]
     clocks: tuple[Clock, ...] = ()
     label: str = ""
-    # The system trigger that ends an open case when its record leaves publicity by retiring.
-    on_record_retired: str | None = None
+    # The system trigger that ends an open case when its record leaves publicity (retired,
+    # repaired or revoked: nothing is left to decide); the reason per cause is the record
+    # workflow's (``record.CASES_END_REASONS``). A case in a state it cannot leave stays.
+    on_record_left_publicity: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "initial", str(self.initial))  # a StrEnum member: the machine wants the bare name
@@ -233,8 +237,9 @@ class Workflow:
         for clock in self.clocks:
             if clock.on_breach and not any(t.trigger == clock.on_breach for t in self.transitions):
                 raise ValueError(f"{self.name}: clock {clock.name} fires unknown trigger {clock.on_breach}")
-        if self.on_record_retired and self.on_record_retired not in self.triggers:
-            raise ValueError(f"{self.name}: on_record_retired names unknown trigger {self.on_record_retired}")
+        if self.on_record_left_publicity and self.on_record_left_publicity not in self.triggers:
+            raise ValueError(f"{self.name}: on_record_left_publicity names unknown trigger "
+                             f"{self.on_record_left_publicity}")
         self._check_facts()
 
     def _check_facts(self) -> None:

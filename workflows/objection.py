@@ -31,7 +31,7 @@ SUPPLEMENT_TEMPLATES = (
 # What a department may find when it verifies a record under objection.
 FINDINGS = (
     Finding("correct", N_("The record is correct")),
-    Finding("corrected", N_("The record needs correcting")),
+    Finding("corrected", N_("The record needs correcting"), corrects=True),
     Finding("revoke", N_("The record must be revoked")),
 )
 
@@ -39,7 +39,7 @@ OBJECTION = Workflow(
     name="objection",
     label=N_("Objection"),
     initial="submitted",
-    on_record_retired="close_on_retirement",
+    on_record_left_publicity="close_on_retirement",
     clocks=(
         Clock("accept", N_("Acceptance"), description="accept, not accept or ask for a supplement"),
         Clock("refer", N_("Referral"), description="refer to the originating department"),
@@ -54,9 +54,12 @@ OBJECTION = Workflow(
     # A department sees a case referred to it from acceptance on: not what was filed before
     # the platform accepted it, nor a case it never accepted.
     states=(
-        State("submitted", N_("Submitted"), clocks=("accept", "overall")),
+        # The record is marked "under objection" on receipt (the rule: within 1 working day), so an
+        # objection holds the mark from submission on, until it is not accepted, withdrawn, lapses
+        # or is decided (but unresolved).
+        State("submitted", N_("Submitted"), clocks=("accept", "overall"), carries_objection_mark=True),
         State("awaiting_supplement", N_("Awaiting supplement"), clocks=("supplement",), pauses=True,
-              waits_for=APPLICANT),
+              waits_for=APPLICANT, carries_objection_mark=True),
         State("accepted", N_("Accepted"), clocks=("refer", "overall"), department_visible=True,
               carries_objection_mark=True),
         State("referred", N_("Referred to department"), clocks=("verify", "verify_limit", "overall"),
@@ -70,19 +73,23 @@ OBJECTION = Workflow(
         State("lapsed", N_("Lapsed"), final=True, department_visible=True),
     ),
     transitions=(
+        # The mark was set on submission; acceptance sets it again only if it is missing (an
+        # objection filed before marking at receipt, or a mark cleared meanwhile): idempotent.
         transition("accept", "submitted", "accepted", STAFF, label=N_("Accept"), bulk=True,
                    guards=["record_in_publicity"], effects=["mark_under_objection"]),
         transition("not_accept", "submitted", "not_accepted", STAFF, reason=True, label=N_("Not accept"),
-                   templates=NOT_ACCEPT_TEMPLATES),
+                   templates=NOT_ACCEPT_TEMPLATES, effects=["clear_objection_mark"]),
         transition("request_supplement", "submitted", "awaiting_supplement", STAFF, reason=True,
                    label=N_("Ask for supplement"), templates=SUPPLEMENT_TEMPLATES),
         transition("supplement", "awaiting_supplement", "submitted", APPLICANT, label=N_("Supply material"),
                    answers=True, guards=["is_applicant", "supplement_window_open"]),
-        transition("lapse", "awaiting_supplement", "lapsed", SYSTEM, label=N_("Lapse")),
+        transition("lapse", "awaiting_supplement", "lapsed", SYSTEM, label=N_("Lapse"),
+                   effects=["clear_objection_mark"]),
         transition("refer", "accepted", "referred", STAFF, label=N_("Refer to department"),
                    effects=["assign_department"]),
         transition("reply", "referred", "replied", DEPARTMENT, guards=["is_case_department"], reason=True,
-                   label=N_("Reply to referral"), answers=True, findings=FINDINGS),
+                   label=N_("Reply to referral"), answers=True, findings=FINDINGS, corrects=True,
+                   effects=["take_corrections"]),
         transition("decide_correct", "replied", "decided", STAFF, reason=True, label=N_("Decide: correct"),
                    outcome="correct", corrects=True, effects=["clear_objection_mark", "correct_record"],
                    templates=(N_("The department confirmed an error in the published record; "
@@ -105,7 +112,7 @@ OBJECTION = Workflow(
                    "withdrawn", APPLICANT, guards=["is_applicant"], effects=["clear_objection_mark"],
                    label=N_("Withdraw")),
         transition("close_on_retirement", OPEN, "closed", SYSTEM, reason=True,
-                   effects=["clear_objection_mark"], label=N_("Close on record retirement")),
+                   effects=["clear_objection_mark"], label=N_("Close: the record left publicity")),
         *handling(("submitted", "awaiting_supplement", "accepted", "referred", "replied", "decided"), STAFF),
     ),
 )

@@ -42,6 +42,18 @@ STATES = (
 )
 IN_PUBLICITY = tuple(RecordState(s.name) for s in STATES if s.public)
 
+# Why the open cases on a record end when it leaves publicity, by the state it left for: the
+# reason the applicant reads on the case and its notice (``Workflow.on_record_left_publicity``).
+# A correction keeps the record in publicity, so its open cases can still be decided.
+CASES_END_REASONS = {
+    S.RETIRED: N_("The record's publicity period ended and it is no longer published: "
+                  "there is nothing left to decide, so this case is closed."),
+    S.REPAIRED: N_("The record was repaired and is no longer published: "
+                   "there is nothing left to decide, so this case is closed."),
+    S.REVOKED: N_("The record was revoked and is no longer published: "
+                  "there is nothing left to decide, so this case is closed."),
+}
+
 RECORD = Workflow(
     name="record",
     label=N_("Record lifecycle"),

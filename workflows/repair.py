@@ -19,7 +19,7 @@ REPAIR = Workflow(
     name="repair",
     label=N_("Credit repair"),
     initial="submitted",
-    on_record_retired="close_on_retirement",
+    on_record_left_publicity="close_on_retirement",
     clocks=(
         Clock("accept", N_("Acceptance"), description="accept, not accept or ask for a supplement"),
         Clock("department_opinion", N_("Department opinion"), binds=DEPARTMENT,
@@ -71,7 +71,7 @@ REPAIR = Workflow(
                    label=N_("Revoke for false material"), bars_repair=True),
         transition("withdraw", OPEN, "withdrawn", APPLICANT, guards=["is_applicant"], label=N_("Withdraw")),
         transition("close_on_retirement", OPEN, "closed", SYSTEM, reason=True,
-                   label=N_("Close on record retirement")),
+                   label=N_("Close: the record left publicity")),
         *handling(OPEN, STAFF),
     ),
 )

@@ -83,6 +83,8 @@ class PolicyDraftForm(FlaskForm):
                     new_spec["extension"] = int(value(prefix + "extension", spec["extension"]))
                 if "on_resume" in spec:
                     new_spec["on_resume"] = spec["on_resume"]
+                if "shift_to_working_day" in spec:  # kept as it was: the draft does not edit the switch
+                    new_spec["shift_to_working_day"] = spec["shift_to_working_day"]
                 clocks[clock_name] = new_spec
         reminders = body.setdefault("reminders", {})
         reminders["due_soon_before"] = {

@@ -9,7 +9,8 @@ from wtforms import ValidationError
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation
 
-from app import identifiers
+from app import clock, identifiers
+from app.models.record import EARLIEST_DECISION_DATE
 
 
 class SubjectIdentifier:
@@ -80,3 +81,25 @@ class WholeNumber:
         raw = field.data or ""
         if not raw.isdigit() or not self.minimum <= int(raw) <= 3650:
             raise ValidationError(_l("Write a whole number from %(min)d to 3650.", min=self.minimum))
+
+
+class NotBlank:
+    """Text that is more than spaces: refused like an empty field (use after InputRequired)."""
+
+    def __call__(self, form, field) -> None:
+        if not (field.data or "").strip():
+            raise StopValidation(_l("This field cannot be only spaces."))
+
+
+class PlausibleDecisionDate:
+    """A decision date not before ``EARLIEST_DECISION_DATE`` (a typo such as 1900-01-01) and not in
+    the future; the services refuse the same on every other path (import, API)."""
+
+    def __call__(self, form, field) -> None:
+        if field.data is None:
+            return
+        if field.data < EARLIEST_DECISION_DATE:
+            raise StopValidation(_l("The decision date is implausibly early: decisions before %(day)s are not accepted.",
+                                    day=EARLIEST_DECISION_DATE.isoformat()))
+        if field.data > clock.today():
+            raise StopValidation(_l("The decision date is in the future."))

@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 from app.models.apikey import ApiKey
 from app.models.audit import AdminAudit
+from app.models.binding import BindingDocument, BindingEvent, SubjectBinding
 from app.models.calendar import CalendarOverride
 from app.models.case import Attachment, Case, CaseEvent, CaseNumberCounter, Timer
 from app.models.jobs import JobRun
@@ -13,6 +14,8 @@ from app.models.webhook import WebhookSubscription
 
 __all__ = [
     "AdminAudit",
+    "BindingDocument",
+    "BindingEvent",
     "ApiKey",
     "Attachment",
     "CalendarOverride",
@@ -28,6 +31,7 @@ __all__ = [
     "RecordEvent",
     "SignInAttempt",
     "Subject",
+    "SubjectBinding",
     "Timer",
     "User",
     "WebhookSubscription",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import now as _now
@@ -12,6 +12,8 @@ from app.models.enums import AttachmentPurpose, CaseKind, TimerStatus, TimerUnit
 from app.models.events import EventColumns
 from app.models.org import Department, Subject, User
 from app.models.record import CreditRecord
+
+ONE_OPEN_PER_RECORD = text("closed_at IS NULL AND kind IN ('objection', 'repair')")
 
 
 class Case(Base):
@@ -30,6 +32,13 @@ class Case(Base):
         Index("ix_case_state_due_at", "state", "due_at"),
         Index("ix_case_assignee_state", "assignee_id", "state"),
         Index("ix_case_department_state", "department_id", "state"),
+        # A record takes one open objection and one open repair per subject at a time. "Open"
+        # is "not done": ``closed_at`` is set exactly when a case reaches a done state (decided,
+        # approved, responded or final; ``apply_transition``) and cleared when it leaves one. A
+        # decided objection (done, resting until closed) does not block a new one on new facts.
+        # Complaints are not held to it: a repeat asks for confirmation instead (``submit_case``).
+        Index("uq_case_one_open_per_record", "record_id", "kind", "subject_id", unique=True,
+              postgresql_where=ONE_OPEN_PER_RECORD, sqlite_where=ONE_OPEN_PER_RECORD),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,6 +50,8 @@ class Case(Base):
     applicant_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    # A complaint about the handling of another case names it; that case's officer cannot handle it.
+    about_case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
     policy_version: Mapped[int] = mapped_column(ForeignKey("policy.version"))
 
     title: Mapped[str] = mapped_column(String(200))
@@ -55,6 +66,9 @@ class Case(Base):
     submitted_at: Mapped[datetime] = mapped_column(default=_now)
     updated_at: Mapped[datetime] = mapped_column(default=_now, onupdate=_now)
     closed_at: Mapped[datetime | None]
+    # SHA-256 of the one-time token of the form that filed the case: a second POST of the same
+    # form finds this case instead of filing another (``submit_case``).
+    form_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     subject: Mapped[Subject] = relationship()
     record: Mapped[CreditRecord | None] = relationship()
@@ -147,5 +161,8 @@ class Timer(Base):
     due_soon_at: Mapped[datetime | None]  # when the due-soon reminder went out
     breached_at: Mapped[datetime | None]  # when the sweep found it past its deadline
     extended: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Days a calendar-day deadline was moved past rest days (民法典 art. 203): the period's own
+    # end is ``due_at`` minus these, which pauses, extensions and policy changes count from.
+    rest_day_shift: Mapped[int] = mapped_column(default=0, server_default="0")
 
     case: Mapped[Case] = relationship()

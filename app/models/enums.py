@@ -23,6 +23,27 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class BindingCapacity(StrEnum):
+    """In which capacity an account acts for its subject."""
+
+    SELF = "self"  # the natural person itself
+    LEGAL_REPRESENTATIVE = "legal_representative"  # 法定代表人 of a company
+    AGENT = "agent"  # 经办人 with an authorisation letter (授权委托书)
+
+
+class BindingMethod(StrEnum):
+    OFFICER = "officer"  # an officer checked the documents
+    OIDC = "oidc"  # verified claims of the identity service
+    MIGRATION = "migration"  # bound before verification existed (migration 0013)
+    DEMO = "demo"  # the demo data's accounts
+
+
+class BindingDocumentKind(StrEnum):
+    BUSINESS_LICENCE = "business_licence"  # 营业执照
+    IDENTITY_CARD = "identity_card"  # 居民身份证
+    AUTHORISATION_LETTER = "authorisation_letter"  # 授权委托书
+
+
 class RecordCategory(StrEnum):
     ADMINISTRATIVE_PENALTY = "administrative_penalty"
     SERIOUS_DISHONESTY_LIST = "serious_dishonesty_list"

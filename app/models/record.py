@@ -12,6 +12,9 @@ from app.models.enums import IN_PUBLICITY, RecordCategory, RecordClass, RecordSt
 from app.models.events import EventColumns
 from app.models.org import Department, Subject
 
+# No decision before this day is taken as real (a typo such as 1900-01-01): every input path refuses it.
+EARLIEST_DECISION_DATE = date(1990, 1, 1)
+
 
 class CreditRecord(Base):
     __tablename__ = "credit_record"
@@ -55,6 +58,9 @@ class CreditRecord(Base):
     sanction_kinds: Mapped[list] = mapped_column(JSON, default=list)
     # Sector for the legacy rule (special equipment, work safety, fire: 1 year before repair).
     sector: Mapped[str | None] = mapped_column(String(40))
+    # The last day of a blocking measure the decision imposes (e.g. business restricted until):
+    # repair is refused while it runs (DESIGN section 9).
+    measure_until: Mapped[date | None]
 
     is_public: Mapped[bool] = mapped_column(default=True, server_default="1")
     withheld_reason: Mapped[str | None] = mapped_column(String(40))

@@ -56,6 +56,9 @@ def _record_json(record: CreditRecord) -> dict:
         "id": record.id, "decision_number": record.decision_number, "state": record.state,
         "category": record.category, "severity": record.severity,
         "decision_date": record.decision_date.isoformat(), "publicity_end": record.publicity_end.isoformat(),
+        # The end day of the shortest publicity, as the pages and `calendar period` give it; repair
+        # may be applied for from the next day (``repair_possible_from``, kept for existing clients).
+        "shortest_publicity_end": record.shortest_publicity_end.isoformat(),
         "repair_possible_from": record.repair_possible_from.isoformat(),
         "under_objection": record.under_objection, "is_public": record.is_public,
         "published_late": record.published_late, "version": record.version,
@@ -68,6 +71,7 @@ RECORD_SCHEMA = {
         "id": {"type": "integer"}, "decision_number": {"type": "string"}, "state": {"type": "string"},
         "category": {"type": "string"}, "severity": {"type": "string"},
         "decision_date": {"type": "string", "format": "date"}, "publicity_end": {"type": "string", "format": "date"},
+        "shortest_publicity_end": {"type": "string", "format": "date"},
         "repair_possible_from": {"type": "string", "format": "date"}, "under_objection": {"type": "boolean"},
         "is_public": {"type": "boolean"}, "published_late": {"type": "boolean"}, "version": {"type": "integer"},
     },
@@ -77,7 +81,7 @@ NEW_RECORD_SCHEMA = {
     "type": "object",
     "properties": {name: {"type": "string"} for name in (
         "identifier", "subject_name", "category", "severity", "decision_number", "decision_date", "facts",
-        "sanction", "sanction_kinds", "sector", "publish_minor")},
+        "sanction", "sanction_kinds", "sector", "publish_minor", "measure_until")},
     "required": ["identifier", "subject_name", "category", "severity", "decision_number", "decision_date",
                  "facts", "sanction"],
 }

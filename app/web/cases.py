@@ -46,20 +46,38 @@ def _page(page: cases.CasePage, form: ActionForm, status: int = 200):
         deadlines=page.deadlines,
         attachments=page.attachments,
         actions=page.actions,
+        refused=page.refused,
         diagram=Markup(svg(workflow, current=case.state, label=lambda kind, name: label(
             "case_state" if kind == "state" else kind, name))),
         officers=page.officers,
         staff=current_user.role in (Role.OFFICER, Role.SUPERVISOR, Role.ADMIN),
-        templates=[(t.trigger, [str(x) for x in REASON_TEMPLATES.get(t.trigger, ())])
-                   for t in page.actions if t.trigger in REASON_TEMPLATES],
+        templates=[(t.trigger, [str(x) for x in REASON_TEMPLATES[case.kind, t.trigger]])
+                   for t in page.actions if (case.kind, t.trigger) in REASON_TEMPLATES],
+        proposed=[str(x) for x in page.proposed_grounds],
+        about_case=page.about_case,
     ), status
+
+
+def _corrections(form: ActionForm) -> dict:
+    """The corrected fields the form carries; the service keeps those that change the record.
+    The kinds are a set of checkboxes: none ticked means none only where the form showed them."""
+    given = {"facts": (form.corrected_facts.data or "").strip(), "sanction": (form.corrected_sanction.data or "").strip(),
+             "severity": form.corrected_severity.data or "", "decision_date": form.corrected_decision_date.data}
+    if form.corrections_shown.data:
+        given["sanction_kinds"] = list(form.corrected_sanction_kinds.data or ())
+    return {name: value for name, value in given.items() if value or name == "sanction_kinds"}
 
 
 @bp.route("/<id:case_id>")
 @signed_in
 def show(case_id: int):
     page = cases.get_case_page(current_user, case_id)
-    return _page(page, ActionForm(version=page.case.version))
+    shown = page.corrections or {}
+    return _page(page, ActionForm(
+        version=page.case.version, corrected_facts=shown.get("facts"), corrected_sanction=shown.get("sanction"),
+        corrected_sanction_kinds=shown.get("sanction_kinds"), corrected_severity=shown.get("severity"),
+        corrected_decision_date=shown.get("decision_date"),
+    ))
 
 
 @bp.route("/<id:case_id>/act", methods=["POST"])
@@ -76,11 +94,7 @@ def act(case_id: int):
         cases.Upload(_purpose(workflow, steps), f.filename or "", f.read())
         for f in form.files.data or [] if f and f.filename
     ]
-    corrections = {
-        name: value.strip()
-        for name, value in (("facts", form.corrected_facts.data), ("sanction", form.corrected_sanction.data))
-        if any(t.corrects for t in steps) and value and value.strip()
-    }
+    corrections = _corrections(form) if any(t.corrects for t in steps) else {}
     action = cases.Action(
         trigger=trigger,
         expected_version=form.version.data,

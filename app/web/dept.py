@@ -10,16 +10,20 @@ from flask_login import current_user
 
 from app import clock
 from app.errors import DomainError
-from app.forms.dept import ImportForm, RecordForm
+from app.forms.dept import ImportForm, RecordCorrectionForm, RecordForm, RecordRevocationForm
 from app.models.enums import Role
 from app.services.cases import list_cases_waiting_for_department
 from app.services.notices import list_inbox
 from app.services.records import (
     NewRecord,
+    correct_department_record,
     count_records_by_state,
     enter_record,
+    get_department_record_page,
     import_records,
+    list_correction_days,
     list_records_of_department,
+    revoke_department_record,
 )
 from app.web.access import roles
 
@@ -62,6 +66,7 @@ def new_record():
             decision_number=form.decision_number.data, decision_date=form.decision_date.data,
             facts=form.facts.data, sanction=form.sanction.data, sanction_kinds=tuple(form.sanction_kinds.data or ()),
             sector=form.sector.data or None, publish_minor=form.publish_minor.data,
+            measure_until=form.measure_until.data,
         )
         try:
             record = enter_record(current_user.department, entry, current_user)
@@ -96,6 +101,9 @@ def import_records_page():
                 report = import_records(Path(tmp.name), current_user.department, current_user.id)
             if report.ok:
                 flash(_("%(n)d records imported.", n=report.imported), "success")
+                if report.corrected:
+                    flash(_("%(n)d records corrected: their new versions are published.", n=report.corrected),
+                          "success")
                 return redirect(url_for("dept.home"))
             status = 422  # nothing was imported
             if form.report.data:
@@ -104,3 +112,60 @@ def import_records_page():
     elif form.is_submitted():
         status = 422
     return render_template("dept/import.html", form=form, report=report), status
+
+
+def _record_page(record_id: int, correction: RecordCorrectionForm | None = None,
+                 revocation: RecordRevocationForm | None = None, status: int = 200):
+    page = get_department_record_page(current_user.department_id, record_id)
+    record = page.record
+    correction = correction or RecordCorrectionForm(
+        version=record.version, facts=record.facts, sanction=record.sanction,
+        sanction_kinds=list(record.sanction_kinds or ()), severity=record.severity, decision_date=record.decision_date)
+    revocation = revocation or RecordRevocationForm(version=record.version)
+    return render_template("dept/record.html", record=record, events=page.events, actors=page.actors,
+                           corrected_on=list_correction_days([record]), correction=correction,
+                           revocation=revocation), status
+
+
+def _version(field) -> int | None:
+    return int(field.data) if (field.data or "").isdigit() else None
+
+
+@bp.route("/records/<id:record_id>")
+@roles(Role.DEPARTMENT)
+def record(record_id: int):
+    """One of the department's records: its content now and every version, who, when and why."""
+    return _record_page(record_id)
+
+
+@bp.route("/records/<id:record_id>/correct", methods=["POST"])
+@roles(Role.DEPARTMENT)
+def correct_record(record_id: int):
+    form = RecordCorrectionForm()
+    if not form.validate_on_submit():
+        return _record_page(record_id, correction=form, status=422)
+    corrections = {"facts": form.facts.data, "sanction": form.sanction.data,
+                   "sanction_kinds": list(form.sanction_kinds.data or ()), "severity": form.severity.data,
+                   "decision_date": form.decision_date.data}
+    try:
+        correct_department_record(current_user, record_id, _version(form.version), corrections, form.reason.data)
+    except DomainError as error:
+        form.form_errors.append(str(error))
+        return _record_page(record_id, correction=form, status=error.status)
+    flash(_("The record was corrected: the new version is published."), "success")
+    return redirect(url_for("dept.record", record_id=record_id))
+
+
+@bp.route("/records/<id:record_id>/revoke", methods=["POST"])
+@roles(Role.DEPARTMENT)
+def revoke_record(record_id: int):
+    form = RecordRevocationForm()
+    if not form.validate_on_submit():
+        return _record_page(record_id, revocation=form, status=422)
+    try:
+        revoke_department_record(current_user, record_id, _version(form.version), form.reason.data)
+    except DomainError as error:
+        form.form_errors.append(str(error))
+        return _record_page(record_id, revocation=form, status=error.status)
+    flash(_("The record was revoked and withdrawn from publicity."), "success")
+    return redirect(url_for("dept.record", record_id=record_id))

@@ -16,6 +16,7 @@ from app.forms.validators import choices
 from app.labels import label
 from app.models.enums import Role
 from app.services.accounts import list_departments, list_officers
+from app.services.binding import identity_check_rule
 from app.services.cases import (
     BULK_TRIGGERS,
     QueueCursor,
@@ -31,7 +32,7 @@ from app.services.records import count_late_publications
 from app.services.sla import sla_compliance, summarise
 from app.web.access import roles
 from app.web.charts import bar_chart
-from workflows import CASE_WORKFLOWS, RECORD, case_transitions
+from workflows import BINDING, CASE_WORKFLOWS, RECORD, case_transitions
 from workflows.diagram import shared_exits, svg
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
@@ -188,7 +189,7 @@ def sla_csv():
                     headers={"Content-Disposition": f"attachment; filename=sla-{days}d.csv"})
 
 
-ALL_WORKFLOWS = {**CASE_WORKFLOWS, RECORD.name: RECORD}
+ALL_WORKFLOWS = {**CASE_WORKFLOWS, RECORD.name: RECORD, BINDING.name: BINDING}
 
 
 @bp.route("/workflows")
@@ -199,14 +200,15 @@ def workflows(name: str = "objection"):
     workflow = ALL_WORKFLOWS.get(name)
     if workflow is None:
         abort(404)
-    vocabulary = "record_state" if workflow is RECORD else "case_state"
+    vocabulary = {RECORD.name: "record_state", BINDING.name: "binding_state"}.get(workflow.name, "case_state")
 
     def name_of(kind: str, code: str) -> str:
         return label(vocabulary if kind == "state" else kind, code)
 
     policy = get_policy_in_force()
     clocks = [
-        (clock, clock_rule(policy.body, workflow.name, clock.name)) for clock in workflow.clocks
+        (clock, identity_check_rule(policy.body) if workflow is BINDING else clock_rule(policy.body, workflow.name, clock.name))
+        for clock in workflow.clocks
     ]
     return render_template(
         "desk/workflows.html",

@@ -5,7 +5,7 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.forms.public import PublicQueryForm
-from app.services.records import find_public_records
+from app.services.records import find_public_records, list_correction_days
 from app.web.access import public
 from app.web.home import home_endpoint
 
@@ -33,4 +33,5 @@ def query():
     if not form.validate():
         return render_template("public/query.html", form=form, searched=False), 422
     subject, records = find_public_records(form.identifier.data)
-    return render_template("public/query.html", form=form, searched=True, subject=subject, records=records)
+    return render_template("public/query.html", form=form, searched=True, subject=subject, records=records,
+                           corrected_on=list_correction_days(records))

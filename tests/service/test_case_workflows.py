@@ -93,7 +93,8 @@ def test_objection_corrected_changes_the_record_and_keeps_it_public(db, people):
     case = submit(p["applicant"], CaseKind.OBJECTION, record)
     act(case, "accept", p["officer"])
     act(case, "refer", p["officer"])
-    act(case, "reply", p["dept_user"], "罚款金额有误", verification="corrected")
+    act(case, "reply", p["dept_user"], "罚款金额有误", verification="corrected",
+        corrections={"sanction": "罚款人民币一万元"})
     act(case, "decide_correct", p["officer"], "罚款金额更正", corrections={"sanction": "罚款人民币一万元"})
     assert record.state == RecordState.CORRECTED and record.sanction == "罚款人民币一万元"
     event = db.session.scalars(
@@ -219,7 +220,8 @@ def test_a_subject_cannot_act_on_another_subjects_case(db, people):
     p = people
     record = make_record(subject=p["subject"], department=p["department"])
     case = submit(p["applicant"], CaseKind.OBJECTION, record)
-    stranger = make_user(Role.APPLICANT)
+    stranger = make_user(Role.APPLICANT)  # verified, for a subject of its own
+    db.session.commit()  # each refusal rolls its use case back, not the stranger's binding
     with pytest.raises(NotFound):
         act(case, "withdraw", stranger)
     with pytest.raises(NotFound):

@@ -125,3 +125,63 @@ def test_a_100000_row_file_imports_with_memory_that_does_not_grow(db, tmp_path, 
     with capsys.disabled():
         print(f"\n100,000-row CSV import: {seconds:.1f} s, {100_000 / seconds:,.0f} rows/s, "
               f"peak RSS {peak:.0f} MB (was {before:.0f} MB before the import)")
+
+
+ACTION_HEADER = [*HEADER, "action"]
+
+
+def _action_row(n: int, action: str, **over) -> list[str]:
+    return [*_row(n, **over), action]
+
+
+def test_a_correct_row_makes_a_new_version_of_the_record_with_the_same_number(db, tmp_path, frozen):
+    """Issue 14: a row with the same decision number and the action ``correct`` (更正) corrects
+    the record, with the same event as every other correction; new rows beside it are imported."""
+    from app.models import Notification, User
+
+    department = make_department()
+    old = make_record(department=department, decision_number="沪导罚〔2026〕7号", decision_date=date(2026, 6, 1),
+                      sanction="罚款", sanction_kinds=["fine"])
+    identifier = old.subject.identifier
+    path = _csv(tmp_path, [
+        _action_row(7, "更正", identifier=identifier, sanction="罚款人民币五万元", severity="严重",
+                    sanction_kinds="fine;confiscation"),
+        _action_row(8, ""),
+    ], header=ACTION_HEADER)
+    user_id = db.session.scalar(select(User.id).limit(1))  # any account will do as the importer
+    report = import_records(path, department, user_id)
+    assert report.ok and (report.imported, report.corrected) == (1, 1) and _count(db) == 2
+    db.session.refresh(old)
+    assert (old.state, old.sanction, old.severity, old.sanction_kinds, old.publicity_end) == (
+        "corrected", "罚款人民币五万元", "serious", ["fine", "confiscation"], date(2029, 6, 1))
+    event = db.session.scalars(select(RecordEvent).where(RecordEvent.record_id == old.id,
+                                                         RecordEvent.trigger == "correct")).one()
+    assert event.data["source"] == "import" and event.data["before"]["sanction"] == "罚款"
+    assert event.data["after"]["severity"] == "serious" and event.actor_id == user_id
+    assert db.session.scalars(select(Notification.template)).all() == ["record_corrected"]
+
+
+def test_correct_rows_that_cannot_correct_are_reported_and_nothing_changes(db, tmp_path, frozen):
+    department = make_department()
+    old = make_record(department=department, decision_number="沪导罚〔2026〕7号", decision_date=date(2026, 6, 1),
+                      facts="事实", sanction="罚款", sanction_kinds=["fine"])
+    identifier = old.subject.identifier
+    path = _csv(tmp_path, [
+        _action_row(7, "correct", identifier=identifier),  # changes nothing
+        _action_row(6, "correct"),  # no such record
+        _action_row(5, "delete"),  # no such action
+        _action_row(8, ""),  # fine on its own, but the file is refused whole
+    ], header=ACTION_HEADER)
+    report = import_records(path, department)
+    assert not report.ok and report.imported == 0 and _count(db) == 1
+    assert [(row, column) for row, column, _message in report.errors] == [
+        (2, "action"), (3, "decision_number"), (4, "action")]
+    path = _csv(tmp_path, [_action_row(7, "correct", sanction="罚款二万元")], header=ACTION_HEADER)
+    report = import_records(path, department)  # another subject's identifier under that number
+    assert [(row, column) for row, column, _message in report.errors] == [(2, "identifier")]
+    path = _csv(tmp_path, [_action_row(7, "", identifier=identifier, sanction="罚款二万元")], header=ACTION_HEADER)
+    report = import_records(path, department)  # the same number without the action: a duplicate, as before
+    assert [(row, column) for row, column, _message in report.errors] == [(2, "decision_number")]
+    assert "correct" in report.errors[0][2]
+    db.session.refresh(old)
+    assert old.state == "published" and old.version == 1

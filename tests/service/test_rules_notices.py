@@ -70,8 +70,9 @@ def changed(w, c, trigger):
     return Notice("case_changed", w.applicant.id, None, f"case:{c.id}:v{c.version}:{trigger}")
 
 
-def referred(w, c):
-    return Notice("case_referred", None, w.department.id, f"referral:{c.id}:{c.version}")
+def referred(w, c, template="case_referred"):
+    """An objection is referred for checking; a repair asks for the department's opinion (same key)."""
+    return Notice(template, None, w.department.id, f"referral:{c.id}:{c.version}")
 
 
 def told_department(w, c, template):
@@ -107,7 +108,7 @@ STEPS = [
     (REP, [], "accept", "officer", lambda w, c: {changed(w, c, "accept")}),
     (REP, [], "not_accept", "officer", lambda w, c: {changed(w, c, "not_accept")}),
     (REP, TO_UNDER_REVIEW, "ask_department", "officer",
-     lambda w, c: {changed(w, c, "ask_department"), referred(w, c)}),
+     lambda w, c: {changed(w, c, "ask_department"), referred(w, c, "opinion_requested")}),
     (REP, [*TO_UNDER_REVIEW, ("ask_department", "officer")], "give_opinion", "dept_user",
      lambda w, c: {changed(w, c, "give_opinion")}),
     (REP, TO_UNDER_REVIEW, "extend", "officer", lambda w, c: {changed(w, c, "extend")}),

@@ -248,6 +248,9 @@ def _twin(w, rule):
 
 RULES = ["record_not_in_publicity", "shortest_publicity_not_over", "class_not_repairable", "sanction_not_repairable",
          "obligation_proof_missing", "commitment_missing", "barred_after_fraud", "repair_already_open"]
+# A second open repair of a record can no longer be filed (issue 14: the submission refuses it
+# and names the open one, a partial unique index holds it): the workflow never meets that rule.
+FILED_RULES = [rule for rule in RULES if rule != "repair_already_open"]
 
 
 def _events(db, case):
@@ -260,7 +263,7 @@ def test_accept_guard_lets_the_eligible_twin_through(db, w, monkeypatch):
     assert case.state == "under_review"
 
 
-@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("rule", FILED_RULES)
 def test_accept_guard_refuses_with_the_rules_reason(db, w, monkeypatch, rule):
     record, uploads = _twin(w, rule)
     case = _repair(w, record, uploads, unchecked=True, monkeypatch=monkeypatch)
@@ -272,7 +275,16 @@ def test_accept_guard_refuses_with_the_rules_reason(db, w, monkeypatch, rule):
     assert (case.state, case.version, _events(db, case)) == ("submitted", version, ["submit"])
 
 
-@pytest.mark.parametrize("rule", RULES)
+def test_submission_of_a_second_open_repair_names_the_open_one(w):
+    from app.services.cases import OpenCaseExists
+
+    record, uploads = _twin(w, "repair_already_open")
+    with pytest.raises(OpenCaseExists) as refused:
+        submit(w.applicant, CaseKind.REPAIR, record, uploads)
+    assert refused.value.number in str(refused.value)
+
+
+@pytest.mark.parametrize("rule", FILED_RULES)
 def test_submission_refuses_with_the_rules_reason(w, rule):
     from app.errors import InvalidInput
 
@@ -338,7 +350,9 @@ def test_approve_guard_refuses_after_the_record_moved_onto_a_stricter_policy(db,
     _assert_approve_refused(db, w, case, rule)
 
 
-def test_approve_guard_refuses_once_an_objection_revoked_the_record(db, w):
+def test_a_revocation_by_objection_ends_the_repair_under_review(db, w):
+    """Issue 14: a record that leaves publicity ends what depended on it; the repair is not left
+    for an approval that can no longer happen (it was refused by the guard before)."""
     record = w.eligible()
     case = _under_review(w, record)
     objection = submit(w.applicant, CaseKind.OBJECTION, record)
@@ -347,11 +361,16 @@ def test_approve_guard_refuses_once_an_objection_revoked_the_record(db, w):
     act(objection, "reply", w.dept_user, "原决定已撤销", verification="revoke")
     act(objection, "decide_revoke", w.officer, "撤销")
     assert record.state == RecordState.REVOKED
-    _assert_approve_refused(db, w, case, "record_not_in_publicity")
+    db.session.refresh(case)
+    assert case.state == "closed"
+    with pytest.raises(Conflict):
+        act(case, "approve", w.officer, "符合修复条件")
 
 
-def test_approve_guard_refuses_while_a_second_repair_filed_at_the_same_moment_is_open(db, w, monkeypatch):
+def test_a_second_repair_filed_at_the_same_moment_is_refused(db, w, monkeypatch):
+    from app.services.cases import OpenCaseExists
+
     record = w.eligible()
-    case = _under_review(w, record)
-    _repair(w, record, unchecked=True, monkeypatch=monkeypatch)  # passed its check before the first committed
-    _assert_approve_refused(db, w, case, "repair_already_open")
+    _under_review(w, record)
+    with pytest.raises(OpenCaseExists):  # past its eligibility check, the open-case rule still holds
+        _repair(w, record, unchecked=True, monkeypatch=monkeypatch)

@@ -111,7 +111,10 @@ def test_an_unanswered_supplement_request_lapses(db, setup):
 
 def test_the_sweep_catches_up_after_downtime(db, setup):
     with clock.frozen_clock(MONDAY) as frozen:
-        cases = [submit(setup["applicant"], CaseKind.OBJECTION, setup["record"]) for _ in range(5)]
+        # five records: a record takes one open objection at a time
+        records = [setup["record"], *(make_record(subject=setup["record"].subject, department=setup["record"].department)
+                                      for _ in range(4))]
+        cases = [submit(setup["applicant"], CaseKind.OBJECTION, record) for record in records]
         frozen.set(datetime(2027, 1, 15, 10, 0))  # the sweep did not run for ten weeks
         result = sweep_sla()
         # accept and overall clocks of five cases: all past due, each counted once

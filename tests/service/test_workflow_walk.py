@@ -55,6 +55,8 @@ GUARD_HOLDS = {
         or (role == Role.DEPARTMENT and case.assignee_id is None)
     ),
     "unassigned": lambda role, case, w: case.assignee_id is None,
+    # the walk's complaints name no case whose handling they are about (tests/service/test_rules_complaints.py)
+    "not_complained_of": lambda role, case, w: case.about_case_id is None,
     "not_reopened_before": lambda role, case, w: "reopen" not in _history(case),
     "not_extended_before": lambda role, case, w: "extend" not in _history(case),
     "supplement_window_open": lambda role, case, w: not w.variant.later,
@@ -170,6 +172,8 @@ class World:
         extra = {}
         if trigger == "reply":
             extra["verification"] = "correct"
+        if trigger == "decide_correct":  # a "correct" decision must change the record
+            extra["corrections"] = {"sanction": "更正后的处罚内容"}
         if trigger == "reassign":
             extra["assignee_id"] = self.officer2.id
         if trigger == "assign":

@@ -66,10 +66,15 @@ def test_a_department_never_sees_what_the_platform_has_not_accepted():
         assert w.initial in hidden
 
 
-def test_the_objection_mark_stays_while_the_objection_is_accepted_and_open():
-    """S5: accepted records are marked at once; the mark goes when the objection ends."""
-    assert OBJECTION.states_where(lambda s: s.carries_objection_mark) == ("accepted", "referred", "replied")
-    assert OBJECTION.dest("accept") in OBJECTION.states_where(lambda s: s.carries_objection_mark)
+def test_the_objection_mark_stays_from_receipt_while_the_objection_is_open():
+    """S5 and S9: the record is marked on receipt (within 1 working day: on submission); the mark
+    goes when the objection is not accepted, withdrawn or lapses, or is decided."""
+    marked = OBJECTION.states_where(lambda s: s.carries_objection_mark)
+    assert marked == ("submitted", "awaiting_supplement", "accepted", "referred", "replied")
+    assert OBJECTION.initial in marked and OBJECTION.dest("accept") in marked
+    for trigger in ("not_accept", "withdraw", "lapse"):
+        assert OBJECTION.dest(trigger) not in marked
+        assert all("clear_objection_mark" in t.effects for t in OBJECTION.transitions if t.trigger == trigger)
     assert not [w.name for w in (REPAIR, COMPLAINT) if w.states_where(lambda s: s.carries_objection_mark)]
 
 
@@ -77,7 +82,10 @@ def test_each_decision_names_its_outcome():
     outcomes = {t.trigger: t.outcome for w in CASE_WORKFLOWS.values() for t in w.transitions if t.outcome}
     assert outcomes == {"decide_correct": "correct", "decide_revoke": "revoke",
                         "decide_maintain": "maintain", "decide_unresolved": "unresolved"}
-    assert {t.trigger for w in CASE_WORKFLOWS.values() for t in w.transitions if t.corrects} == {"decide_correct"}
+    # The department's reply proposes the corrected fields; the "correct" decision applies them.
+    assert {t.trigger for w in CASE_WORKFLOWS.values() for t in w.transitions if t.corrects} == {
+        "reply", "decide_correct"}
+    assert [f.name for f in OBJECTION.find("referred", "reply").findings if f.corrects] == ["corrected"]
 
 
 def test_only_the_department_reply_asks_for_a_finding():
@@ -166,7 +174,7 @@ def test_one_trigger_has_one_label():
                            transition("close", "other", "closed", SYSTEM, label="Shut")))
 
 
-def test_on_record_retired_names_a_trigger_of_the_workflow():
-    with pytest.raises(ValueError, match="on_record_retired"):
-        _tiny(on_record_retired="nonesuch")
-    assert [w.name for w in CASE_WORKFLOWS.values() if w.on_record_retired] == ["objection", "repair"]
+def test_on_record_left_publicity_names_a_trigger_of_the_workflow():
+    with pytest.raises(ValueError, match="on_record_left_publicity"):
+        _tiny(on_record_left_publicity="nonesuch")
+    assert [w.name for w in CASE_WORKFLOWS.values() if w.on_record_left_publicity] == ["objection", "repair"]

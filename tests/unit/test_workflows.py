@@ -17,6 +17,7 @@ from hypothesis import given, settings, target
 from hypothesis import strategies as st
 
 from workflows import (
+    BINDING,
     COMPLAINT,
     OBJECTION,
     RECORD,
@@ -31,7 +32,7 @@ from workflows import (
 )
 from workflows.definition import NO_SLA, transition
 
-WORKFLOWS = [OBJECTION, REPAIR, COMPLAINT, RECORD]
+WORKFLOWS = [OBJECTION, REPAIR, COMPLAINT, RECORD, BINDING]
 IDS = [w.name for w in WORKFLOWS]
 by_workflow = pytest.mark.parametrize("wf", WORKFLOWS, ids=IDS)
 
@@ -436,14 +437,15 @@ def test_objection_applicant_may_withdraw_until_decided_not_after():
     assert OBJECTION.refusal("decided", "withdraw", APPLICANT, PASS) == "not_allowed_in_state"
 
 
-def test_objection_accept_marks_the_record_under_objection():
-    """S5: "accepted records are marked 'under objection' (异议处理中) in public at once"."""
+def test_objection_accept_keeps_the_record_under_objection():
+    """S5: the record is marked on receipt (``submit_case``); acceptance marks it again only if
+    the mark is missing (an objection filed before marking at receipt): the one effect that marks."""
     accept = OBJECTION.find("submitted", "accept")
     assert accept.dest == "accepted"
     assert "mark_under_objection" in accept.effects
     assert accept.actors == frozenset(STAFF)
-    # only acceptance sets the mark
     assert [t.trigger for t in OBJECTION.transitions if "mark_under_objection" in t.effects] == ["accept"]
+    assert OBJECTION.state(OBJECTION.initial).carries_objection_mark
 
 
 def test_objection_decisions_clear_the_mark_except_unresolved():
@@ -461,8 +463,9 @@ def test_objection_decisions_clear_the_mark_except_unresolved():
 
 
 def test_objection_mark_never_outlives_the_case():
-    """Every step out of the marked states (accepted .. replied), but an unresolved decision, clears the mark."""
-    marked = {"accepted", "referred", "replied"}
+    """Every step out of the marked states (submitted .. replied), but an unresolved decision, clears the mark."""
+    marked = set(OBJECTION.states_where(lambda s: s.carries_objection_mark))
+    assert marked == {"submitted", "awaiting_supplement", "accepted", "referred", "replied"}
     for t in OBJECTION.transitions:
         if t.trigger == "decide_unresolved":
             continue  # the one outcome that keeps the mark on purpose (see above)

@@ -72,6 +72,8 @@ PAGES = {
     "/desk/dashboard/sla": {Role.SUPERVISOR},
     "/desk/dashboard/sla.csv": {Role.SUPERVISOR},
     "/query": "public",
+    "/portal/binding": {Role.APPLICANT},
+    "/desk/bindings": {Role.OFFICER, Role.SUPERVISOR},
 }
 NOT_BUILT: set[str] = set()  # pages that answer 501 until they are built
 
@@ -183,13 +185,17 @@ def test_objects_of_others_are_404_on_every_object_route(app, client, db):
     record = make_record(subject=owner_subject, department=department, decision_date=date(2025, 1, 1))
     case = submit(owner, CaseKind.REPAIR, record, repair_uploads())
     attachment = db.session.scalars(db.select(Attachment).where(Attachment.case_id == case.id)).first()
+    binding, document = _binding_with_document(owner_subject)
     object_routes = {
+        "binding.show": f"/desk/bindings/{binding.id}",
+        "binding.document": f"/desk/bindings/{binding.id}/documents/{document.id}",
         "cases.show": f"/cases/{case.id}",
         "cases.download": f"/cases/{case.id}/files/{attachment.id}",
         "portal.new_objection": f"/portal/records/{record.id}/objection",
         "portal.new_repair": f"/portal/records/{record.id}/repair",
         "admin.department": f"/admin/departments/{department.id}",
         "admin.policy_version": "/admin/policy/1",
+        "dept.record": f"/dept/records/{record.id}",  # another department's record is absent
     }
     parameterised = {r.endpoint for r in app.url_map.iter_rules() if r.arguments and "GET" in r.methods}
     # The API's object routes answer keys, not sessions: tests/web/test_api.py covers them.
@@ -201,8 +207,10 @@ def test_objects_of_others_are_404_on_every_object_route(app, client, db):
         own_client = app.test_client()  # a browser of their own
         sign_in(own_client, who.username)
         for endpoint, path in object_routes.items():
-            if endpoint.startswith("admin."):
+            if endpoint.startswith(("admin.", "binding.")):
                 expected = 403
+            elif endpoint.startswith("dept."):
+                expected = 404 if who.role == Role.DEPARTMENT else 403
             else:
                 expected = 404 if endpoint.startswith("cases.") or who.role == Role.APPLICANT else 403
             assert own_client.get(path).status_code == expected, (who.role, path)
@@ -213,3 +221,75 @@ def test_a_nul_character_is_a_400_on_every_input_path(client):
     assert client.post("/auth/sign-in", data={"username": "a\x00b", "password": "x"}).status_code == 400
     assert client.post("/api/v1/records", data=b'{"records": [{"facts": "a\\u0000b"}]}',
                        content_type="application/json").status_code == 400
+
+
+def _binding_with_document(subject):
+    from app.models import BindingDocument
+    from app.models.enums import BindingCapacity, BindingDocumentKind
+    from app.services.binding import Upload, send_documents
+    from tests.factories import PDF
+
+    waiting = make_user(Role.APPLICANT, subject=subject, verified=False)
+    binding = send_documents(waiting, BindingCapacity.LEGAL_REPRESENTATIVE, [
+        Upload(BindingDocumentKind.BUSINESS_LICENCE, "licence.pdf", PDF),
+        Upload(BindingDocumentKind.IDENTITY_CARD, "id.pdf", PDF)])
+    return binding, _db_first(BindingDocument, binding_id=binding.id)
+
+
+def _db_first(model, **where):
+    from app.extensions import db
+
+    return db.session.scalars(db.select(model).filter_by(**where)).first()
+
+
+def test_an_unverified_account_and_another_subjects_verified_agent_reach_nothing(app, client, db):
+    """The matrix's two strangers: an account signed up for the subject but not verified, and an
+    agent verified for another subject. A second verified agent of the subject is the control."""
+    from datetime import date
+
+    from app.models import Attachment
+    from app.models.enums import BindingCapacity, CaseKind
+    from tests.factories import make_record, make_subject, repair_uploads, submit
+    from tests.web.helpers import csrf_token
+
+    subject = make_subject()
+    owner = make_user(Role.APPLICANT, subject=subject)
+    record = make_record(subject=subject, decision_date=date(2025, 1, 1))
+    case = submit(owner, CaseKind.REPAIR, record, repair_uploads())
+    attachment = _db_first(Attachment, case_id=case.id)
+    unverified = make_user(Role.APPLICANT, subject=subject, verified=False)
+    foreign_agent = make_user(Role.APPLICANT, capacity=BindingCapacity.AGENT)
+    colleague = make_user(Role.APPLICANT, subject=subject, capacity=BindingCapacity.AGENT)
+    db.session.commit()
+    routes = [f"/cases/{case.id}", f"/cases/{case.id}/files/{attachment.id}",
+              f"/portal/records/{record.id}/objection", f"/portal/records/{record.id}/repair"]
+
+    def statuses(browser):
+        found = []
+        for path in routes:
+            response = browser.get(path)
+            found.append(response.status_code)
+            response.close()  # a file download holds its file open until closed
+        return found
+
+    browser = app.test_client()
+    sign_in(browser, colleague.username)
+    assert statuses(browser) == [200, 200, 200, 200]
+    assert record.decision_number in text(browser.get("/portal/"))
+
+    browser = app.test_client()
+    sign_in(browser, unverified.username)
+    home = browser.get("/portal/")
+    assert home.status_code == 302 and home.headers["Location"].endswith("/portal/binding")
+    assert statuses(browser) == [404, 404, 302, 302]
+    page = text(browser.get("/portal/binding"))
+    assert record.decision_number not in page and case.number not in page
+    token = csrf_token(browser, "/portal/binding")
+    withdraw = browser.post(f"/cases/{case.id}/act", data={"csrf_token": token, "trigger": "withdraw",
+                                                           "version": case.version, "reason": "x"})
+    assert withdraw.status_code == 404
+
+    browser = app.test_client()
+    sign_in(browser, foreign_agent.username)
+    assert statuses(browser) == [404, 404, 404, 404]
+    assert record.decision_number not in text(browser.get("/portal/"))

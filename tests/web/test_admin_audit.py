@@ -28,9 +28,9 @@ def trail(db):
                                                                                "identifier": person})
         db.session.commit()
         frozen.set(datetime(2026, 10, 8, 9, 0))
-        case = submit(applicant, CaseKind.OBJECTION, record)  # case event "submit"
+        case = submit(applicant, CaseKind.OBJECTION, record)  # case "submit" and record "mark_objection" (on receipt)
         frozen.set(datetime(2026, 10, 9, 9, 0))
-        act(case, "accept", officer, reason=f"核对了 {person} 的材料")  # case "accept" and record "mark_objection"
+        act(case, "accept", officer, reason=f"核对了 {person} 的材料")  # case "accept"
         # 07:00 on the 10th in Shanghai is still the 9th in UTC: the day filter must use Shanghai days.
         frozen.set(datetime(2026, 10, 10, 7, 0))
         audit_admin_change(admin, "department.update", "department", department.id, {"name": "旧名"}, {"name": "新名"})
@@ -47,12 +47,12 @@ def _found(**filters) -> list[tuple[str, str]]:
 
 
 def test_search_by_actor_object_time_and_source_finds_exactly_the_right_entries(trail):
-    everything = [("admin", "department.update"), ("record", "mark_objection"), ("case", "accept"),
+    everything = [("admin", "department.update"), ("case", "accept"), ("record", "mark_objection"),
                   ("case", "submit"), ("admin", "user.create")]
     assert _found() == everything
-    assert _found(actor="officer-li") == [("record", "mark_objection"), ("case", "accept")]
+    assert _found(actor="officer-li") == [("case", "accept")]
     assert _found(actor="ROOT-ADMIN") == [("admin", "department.update"), ("admin", "user.create")]
-    assert _found(actor=trail["applicant"].username) == [("case", "submit")]
+    assert _found(actor=trail["applicant"].username) == [("record", "mark_objection"), ("case", "submit")]
     assert _found(actor="nobody") == []
     case_number = trail["case"].number
     assert _found(object=case_number) == [("case", "accept"), ("case", "submit")]
@@ -63,12 +63,13 @@ def test_search_by_actor_object_time_and_source_finds_exactly_the_right_entries(
     assert _found(object=f"department:{trail['department'].id}") == [("admin", "department.update")]
     assert _found(object="depart") == [("admin", "department.update")]  # free text in the type
     assert _found(object="CASE:YY-2099-000001") == []
-    assert _found(day_from=date(2026, 10, 9), day_to=date(2026, 10, 9)) == [
-        ("record", "mark_objection"), ("case", "accept")]
+    assert _found(day_from=date(2026, 10, 9), day_to=date(2026, 10, 9)) == [("case", "accept")]
     assert _found(day_from=date(2026, 10, 10)) == [("admin", "department.update")]
     assert _found(day_to=date(2026, 10, 7)) == [("admin", "user.create")]
     assert _found(kind="record") == [("record", "mark_objection")]
     assert _found(actor="officer-li", kind="case", object=case_number) == [("case", "accept")]
+    assert _found(day_from=date(2026, 10, 8), day_to=date(2026, 10, 8)) == [("record", "mark_objection"),
+                                                                            ("case", "submit")]
 
 
 def test_pages_walk_the_whole_timeline_once(trail):
@@ -105,12 +106,12 @@ def test_the_csv_export_has_the_header_and_the_filtered_rows_masked(client, trai
     assert body.startswith("\ufeff".encode())
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
     assert [(r["kind"], r["action"], r["actor"]) for r in rows] == [
-        ("record", "mark_objection", "officer-li"), ("case", "accept", "officer-li"),
+        ("case", "accept", "officer-li"), ("record", "mark_objection", trail["applicant"].username),
         ("case", "submit", trail["applicant"].username), ("admin", "user.create", "root-admin")]
-    assert rows[1]["object"] == trail["case"].number and rows[1]["at"] == "2026-10-09 09:00:00"
+    assert rows[0]["object"] == trail["case"].number and rows[0]["at"] == "2026-10-09 09:00:00"
     person = trail["person"]
     assert person not in body.decode("utf-8-sig")
-    assert f"{person[:6]}********{person[-4:]}" in rows[1]["reason"] and "********" in rows[3]["after"]
+    assert f"{person[:6]}********{person[-4:]}" in rows[0]["reason"] and "********" in rows[3]["after"]
 
 
 @pytest.mark.parametrize("query", [

@@ -95,3 +95,38 @@ def test_a_complaint_about_a_department(client, db):
     assert case.department_id == department.id and case.record_id is None
     missing = _post(client, "/portal/complaints/new", title="t", statement="s", record_id="0", department_id="0")
     assert missing.status_code == 422
+
+
+def test_a_title_or_statement_of_spaces_only_is_refused_on_the_form(client, db):
+    user, _ = _applicant(db)
+    department = make_department()
+    sign_in(client, user.username)
+    for blank in ({"title": "   ", "statement": "认定单位未按期答复。"}, {"title": "答复超期", "statement": "\u3000 \n"}):
+        response = _post(client, "/portal/complaints/new", record_id="0", department_id=str(department.id), **blank)
+        assert response.status_code == 422 and "不能只填空格" in text(response), blank
+    assert db.session.scalar(select(Case)) is None
+
+
+def test_a_complaint_about_the_handling_of_own_case(client, db):
+    from tests.factories import submit
+
+    user, subject = _applicant(db)
+    objection = submit(user, "objection", make_record(subject=subject))
+    sign_in(client, user.username)
+    response = _post(client, "/portal/complaints/new", title="办理不当", statement="办理人员未说明理由。",
+                     record_id="0", department_id="0", about_case_id=str(objection.id))
+    assert response.status_code == 302
+    complaint = db.session.scalar(select(Case).where(Case.kind == "complaint"))
+    assert complaint.about_case_id == objection.id
+    assert objection.number in text(client.get(f"/cases/{complaint.id}"))
+
+
+def test_the_record_pages_show_the_sanction_kinds_and_the_shortest_publicity_end_day(client, db):
+    user, subject = _applicant(db)
+    record = make_record(subject=subject, decision_date=date(2025, 1, 31), sanction_kinds=["fine", "licence_revoked"])
+    sign_in(client, user.username)
+    home = text(client.get("/portal/"))
+    assert "吊销许可证照" in home and "最短公示期届满日" in home
+    assert record.shortest_publicity_end.isoformat() in home  # the end day itself, as `calendar period` gives it
+    repair = text(client.get(f"/portal/records/{record.id}/repair"))
+    assert "吊销许可证照" in repair and "自次日起可申请信用修复" in repair

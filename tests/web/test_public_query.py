@@ -30,13 +30,15 @@ def test_only_records_in_publicity_are_shown(client, db, frozen):
         assert hidden not in html
 
 
-def test_an_accepted_objection_marks_the_record_in_public(client, db):
+def test_an_objection_marks_the_record_in_public_on_receipt(client, db):
+    """Issue 14: the mark at receipt (it used to come at acceptance); it goes when not accepted."""
     subject = make_subject()
     record = make_record(subject=subject)
-    case = submit(make_user(Role.APPLICANT, subject=subject), CaseKind.OBJECTION, record)
     assert "异议处理中" not in text(_query(client, subject.identifier))
-    act(case, "accept", make_user(Role.OFFICER))
+    case = submit(make_user(Role.APPLICANT, subject=subject), CaseKind.OBJECTION, record)
     assert "异议处理中" in text(_query(client, subject.identifier))
+    act(case, "not_accept", make_user(Role.OFFICER), "不属于异议范围")
+    assert "异议处理中" not in text(_query(client, subject.identifier))
 
 
 def test_a_persons_number_is_masked(client, db):

@@ -17,6 +17,7 @@ from app.identifiers import USCC_ALPHABET, complete_id_number, complete_uscc
 from app.models import CreditRecord, Department, RecordEvent, Subject, User
 from app.models.enums import (
     AttachmentPurpose,
+    BindingMethod,
     CaseKind,
     RecordCategory,
     RecordClass,
@@ -26,6 +27,7 @@ from app.models.enums import (
 )
 from app.services import cases, records
 from app.services.accounts import hash_password
+from app.services.binding.verification import bind_verified
 from app.services.calendar import get_working_calendar
 from app.services.cases import files
 from app.services.policy import get_policy_in_force
@@ -246,6 +248,9 @@ def _make_accounts(departments, subjects) -> dict[str, User]:
         db.session.add(user)
         accounts[account.username] = user
     db.session.flush()
+    for user in accounts.values():  # the demo's applicants act for their subjects from the start
+        if user.subject_id is not None:
+            bind_verified(user, BindingMethod.DEMO)
     return accounts
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app import clock
 from app.extensions import db
 from app.models import JobRun
+from app.services.binding import remind_identity_checks
 from app.services.cases import close_cases_on_retired_records, fire_breach_triggers
 from app.services.notices import dispatch_pending
 from app.services.records import ExpiryResult, purge_expired_personal_data, retire_expired_records
@@ -50,6 +51,7 @@ def expire_job(batch_size: int = BATCH_SIZE) -> ExpiryResult:
 def sla_job() -> SweepResult:
     """Mark deadlines due soon and breached, escalate, then fire the lapses and closes."""
     result = sweep_sla()
+    result.due_soon += remind_identity_checks()  # the officers' identity checks of bindings
     result.auto_transitions = fire_breach_triggers()
     return result
 

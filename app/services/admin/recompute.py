@@ -76,7 +76,8 @@ def _recompute_records(policy: Policy, result: RecomputeResult, batch_size: int)
         if not batch:
             return
         for record in batch:
-            dates = compute_record_dates(policy.body, record.severity, record.decision_date, sector=record.sector)
+            dates = compute_record_dates(policy.body, record.severity, record.decision_date, sector=record.sector,
+                                         sanction_kinds=record.sanction_kinds or ())
             before = {"policy_version": record.policy_version, "publicity_end": record.publicity_end.isoformat(),
                       "shortest_publicity_end": record.shortest_publicity_end.isoformat()}
             moved = (dates.publicity_end, dates.shortest_publicity_end) != (record.publicity_end, record.shortest_publicity_end)
@@ -115,7 +116,7 @@ def _recompute_cases(policy: Policy, result: RecomputeResult, batch_size: int) -
                     continue
                 delta = rule.length + timer.extended * rule.extension - timer.length
                 if delta and timer.status == TimerStatus.RUNNING:
-                    timer.due_at = shift_deadline(timer.unit, timer.due_at, delta)
+                    shift_deadline(timer, delta, to_working_day=rule.shift_to_working_day)
                     timer.due_soon_at = timer.breached_at = None  # a new deadline gets its own reminders
                 elif delta:
                     timer.remaining = max(0, timer.remaining + delta)

@@ -106,6 +106,14 @@ class WorkingCalendar:
                 _warn_uncovered(year)
         return due
 
+    def next_working_day(self, day: date) -> date:
+        """``day`` itself if it is a working day, else the first working day after it."""
+        self._check_span(day)
+        i = bisect.bisect_left(self._ordinals, day.toordinal())
+        if i >= len(self._ordinals):
+            raise ValueError(f"no working day after {day} before the end of {self.last_year}")
+        return date.fromordinal(self._ordinals[i])
+
     def subtract_working_days(self, day: date, n: int) -> date:
         """The working day N working days before ``day`` (``day`` itself when n is 0)."""
         if n < 0:

@@ -26,10 +26,18 @@ from app.services.cases.queues import (
     list_queue,
 )
 from app.services.cases.refusals import REFUSALS, reason_text
-from app.services.cases.submission import Submission, submit_case
+from app.services.cases.submission import (
+    AlreadySubmitted,
+    OpenCaseExists,
+    RepeatComplaint,
+    Submission,
+    find_open_case,
+    submit_case,
+)
 from app.services.cases.transitions import VERIFICATION_RESULTS, Action, available_actions, transition_case
 
 __all__ = [
+    "AlreadySubmitted", "OpenCaseExists", "RepeatComplaint", "find_open_case",
     "BULK_TRIGGERS", "OPEN_DONE", "REFUSALS", "VERIFICATION_RESULTS", "Action", "BulkResult", "CasePage",
     "Download", "QueueCursor", "QueueFilter", "Submission", "Upload", "apply_to_many", "available_actions", "can_view",
     "close_cases_on_retired_records", "count_open_cases", "due_soon_horizon", "fire_breach_triggers",

@@ -8,16 +8,18 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import Case, User
 from app.models.enums import Role
+from app.services.binding.queries import is_verified_for
 from workflows import CASE_WORKFLOWS
 
 
 def can_view(user: User, case: Case) -> bool:
-    """A subject sees its own cases, a department the cases referred to it (in the states its
+    """A subject's verified accounts see its cases, a department the cases referred to it (in the states its
     workflow shows to departments), staff all."""
     if user.role in (Role.OFFICER, Role.SUPERVISOR, Role.ADMIN):
         return True
     if user.role == Role.APPLICANT:
-        return user.subject_id == case.subject_id
+        # Any account verified for the case's subject, asked on each request: an ended binding sees nothing.
+        return is_verified_for(user, case.subject_id)
     if user.role == Role.DEPARTMENT:
         return case.department_id is not None and user.department_id == case.department_id and (
             CASE_WORKFLOWS[case.kind].state(case.state).department_visible

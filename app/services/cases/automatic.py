@@ -8,19 +8,16 @@ transaction; a case another process moved meanwhile is skipped.
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
 from app import clock
 from app.errors import Conflict
 from app.extensions import db
 from app.models import Case, CreditRecord, Timer
-from app.models.enums import RecordState, TimerStatus
-from app.services.cases.guards import OPEN_DONE
-from app.services.cases.transitions import Action, apply_transition, lock_case, transition_case
+from app.models.enums import IN_PUBLICITY, TimerStatus
+from app.services.cases.transitions import DEPENDENT_CASES, Action, end_cases_of_record, transition_case
 from app.services.transaction import use_case
 from workflows import CASE_WORKFLOWS
-
-RETIREMENT_REASON = "记录公示期满，已停止公示，本案终结。"
 
 
 def fire_breach_triggers() -> int:
@@ -55,19 +52,20 @@ def fire_breach_triggers() -> int:
 
 @use_case
 def close_cases_on_retired_records() -> int:
-    """Open cases on a retired record end where their workflow says so (``on_record_retired``):
-    there is nothing left to decide.
+    """Open cases on a record out of publicity end where their workflow says so
+    (``on_record_left_publicity``): there is nothing left to decide. Level-triggered: after a
+    retirement (the expiry job), and for anything a transition's own step did not reach (a
+    record revoked or repaired by its department outside a case, a run that died half-way).
 
     Driven from the open cases (few) to their records; one transaction for all of them.
     """
-    ending = {kind: w.on_record_retired for kind, w in CASE_WORKFLOWS.items() if w.on_record_retired}
-    still_open = or_(*[and_(Case.kind == kind, Case.state.not_in(OPEN_DONE[kind])) for kind in ending])
-    cases = db.session.execute(
-        select(Case.id, Case.kind).join(CreditRecord, CreditRecord.id == Case.record_id)
-        .where(still_open, CreditRecord.state == RecordState.RETIRED)
-        .order_by(Case.id)
+    record_ids = db.session.scalars(
+        select(Case.record_id).join(CreditRecord, CreditRecord.id == Case.record_id)
+        .where(DEPENDENT_CASES, CreditRecord.state.not_in(IN_PUBLICITY))
+        .distinct().order_by(Case.record_id)
     ).all()
-    for case_id, kind in cases:
-        apply_transition(lock_case(case_id), Action(ending[kind], None, reason=RETIREMENT_REASON), None)
+    ended = 0
+    for record_id in record_ids:
+        ended += end_cases_of_record(db.session.get(CreditRecord, record_id))
     db.session.commit()
-    return len(cases)
+    return ended

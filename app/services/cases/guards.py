@@ -10,9 +10,11 @@ from app import clock
 from app.extensions import db
 from app.models import Attachment, Case, CaseEvent, CreditRecord, Timer, User
 from app.models.enums import IN_PUBLICITY, AttachmentPurpose, CaseKind, Role, TimerStatus
+from app.services.binding.queries import is_verified_for
 from app.services.calendar import end_of_period
 from app.services.policy import get_policy
-from workflows import APPLICANT, CASE_WORKFLOWS, DEPARTMENT, REPAIR
+from workflows import APPLICANT, CASE_WORKFLOWS, COMPLAINT, DEPARTMENT, REPAIR
+from workflows.complaint import NOT_COMPLAINED_OF, OLDER_THAN_LIMIT
 
 OPEN_DONE = {name: {s.name for s in w.states if s.done} for name, w in CASE_WORKFLOWS.items()}
 # A repair revoked by one of these rested on false material: it bars the record's next repair.
@@ -35,7 +37,7 @@ def _guard_is_case_department(case, actor):
 
 
 def _guard_is_applicant(case, actor):
-    ok = actor is not None and actor.role == Role.APPLICANT and actor.subject_id == case.subject_id
+    ok = actor is not None and is_verified_for(actor, case.subject_id)  # an ended binding acts no more
     return None if ok else "not_applicant"
 
 
@@ -105,7 +107,58 @@ def _guard_department_opinion_if_required(case, actor):
     return None
 
 
+def handled_case_complained_of(case: Case, user_id: int | None) -> bool:
+    """Whether the user handled the case this complaint is about: its officer then, or one who acted on it."""
+    if case.about_case_id is None or user_id is None:
+        return False
+    about = db.session.get(Case, case.about_case_id)
+    if about is not None and about.assignee_id == user_id:
+        return True
+    return bool(db.session.scalar(
+        select(func.count()).select_from(CaseEvent).join(User, User.id == CaseEvent.actor_id).where(
+            CaseEvent.case_id == case.about_case_id, CaseEvent.actor_id == user_id,
+            User.role.in_([Role.OFFICER, Role.SUPERVISOR]),
+        )
+    ))
+
+
+def _guard_not_complained_of(case, actor):
+    return "handled_case_complained_of" if actor is not None and handled_case_complained_of(case, actor.id) else None
+
+
+def proposed_not_accept_grounds(case: Case) -> list[str]:
+    """Grounds for not accepting that the data already show (a complaint about an old record)."""
+    if case.kind != CaseKind.COMPLAINT or case.state != COMPLAINT.initial or case.record is None:
+        return []
+    limit = get_policy(case.policy_version).body.get("complaint", {}).get("not_accept_older_than", "3y")
+    if end_of_period(case.record.decision_date, limit) < clock.local(case.submitted_at).date():
+        return [OLDER_THAN_LIMIT]
+    return []
+
+
+# The guards that hold while an applicant's own window runs (a supplement, the reopen window).
+WINDOW_GUARDS = frozenset({"supplement_window_open", "reopen_window_open"})
+
+
+def window_still_useful(case: Case, clock_name: str) -> bool:
+    """Whether the applicant's window ``clock_name`` still opens a step to them: false once the
+    step it times is refused for another reason (the one reopen used), so the page stops showing it."""
+    workflow = CASE_WORKFLOWS[case.kind]
+    if workflow.clock(clock_name).binds != APPLICANT:
+        return True
+    steps = [t for t in workflow.transitions_from(case.state) if APPLICANT in t.actors and WINDOW_GUARDS & set(t.guards)]
+    if not steps:
+        return True
+    check = guard_check(case, case.applicant)
+
+    def others(name: str) -> str | None:
+        return None if name in WINDOW_GUARDS else check(name)
+
+    return any(workflow.refusal(case.state, t.trigger, APPLICANT, others) is None for t in steps)
+
+
 GUARDS = {
+    NOT_COMPLAINED_OF: _guard_not_complained_of,
     "unassigned": _guard_unassigned,
     "supplement_window_open": _applicant_window_open("supplement_window_passed"),
     "reopen_window_open": _applicant_window_open("reopen_window_passed"),
@@ -124,7 +177,8 @@ def repair_eligibility(record: CreditRecord, purposes: set[str], ignore_case_id:
     """Every reason why this record cannot be repaired now (empty when it can).
 
     Rules of DESIGN section 9: the shortest publicity period has passed, the class is
-    repairable, no sanction that is never repairable early, obligation proof and credit
+    repairable, no sanction that is never repairable early, no blocking measure still running
+    (the record's ``measure_until`` not passed), obligation proof and credit
     commitment attached, no repair of the same record revoked for false material within the
     bar period, no other repair of it under way.
     """
@@ -139,6 +193,8 @@ def repair_eligibility(record: CreditRecord, purposes: set[str], ignore_case_id:
         problems.append("class_not_repairable")
     if set(record.sanction_kinds or ()) & set(policy.get("never_repairable_sanctions", ())):
         problems.append("sanction_not_repairable")
+    if record.measure_until is not None and today <= record.measure_until:
+        problems.append("measure_still_running")
     if AttachmentPurpose.OBLIGATION_PROOF not in purposes:
         problems.append("obligation_proof_missing")
     if AttachmentPurpose.CREDIT_COMMITMENT not in purposes:

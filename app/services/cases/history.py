@@ -12,7 +12,7 @@ from app import clock
 from app.extensions import db
 from app.models import Attachment, Case, CaseEvent, User
 from app.services.cases import files
-from workflows import CLAIM
+from workflows import CASE_WORKFLOWS, CLAIM
 
 if TYPE_CHECKING:  # transitions imports this module: the name is for the annotation only
     from app.services.cases.transitions import Action
@@ -59,6 +59,20 @@ def append_event(case, actor, trigger, from_state, to_state, reason, data) -> Ca
     db.session.add(event)
     return event
 
+
+
+# The triggers by which a department answers with a finding (a reply to a referral).
+_FINDING_TRIGGERS = tuple(dict.fromkeys(t.trigger for w in CASE_WORKFLOWS.values() for t in w.transitions
+                                        if t.findings))
+
+
+def proposed_corrections(case: Case) -> dict:
+    """The corrected fields of the department's last reply on the case (empty if none)."""
+    data = db.session.scalar(
+        select(CaseEvent.data).where(CaseEvent.case_id == case.id, CaseEvent.trigger.in_(_FINDING_TRIGGERS))
+        .order_by(CaseEvent.seq.desc()).limit(1)
+    )
+    return dict((data or {}).get("corrections") or {})
 
 
 def list_events(case: Case) -> list[CaseEvent]:

@@ -6,6 +6,7 @@ The page is shared by every audience; what a user sees and may do is decided her
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
@@ -19,8 +20,9 @@ from app.services.accounts import list_officers
 from app.services.calendar import get_working_calendar
 from app.services.cases import files
 from app.services.cases.access import get_case_for
-from app.services.cases.history import list_events
-from app.services.cases.transitions import available_actions
+from app.services.cases.guards import proposed_not_accept_grounds, window_still_useful
+from app.services.cases.history import list_events, proposed_corrections
+from app.services.cases.transitions import available_actions, refused_actions
 from workflows import Transition
 
 STAFF_WHO_ASSIGN = (Role.OFFICER, Role.SUPERVISOR)
@@ -34,7 +36,13 @@ class CasePage:
     deadlines: list[tuple[Timer, int | None]]  # the clocks not stopped, with the working days left
     attachments: list[Attachment]
     actions: list[Transition]  # what the user may do now: the buttons
+    refused: list[tuple[Transition, str]]  # what the user's role could do here but may not now, and why
     officers: list[User]  # whom the user may assign the case to (officers and supervisors only)
+    proposed_grounds: list[str] = ()  # reasons for not accepting that the data show (staff only)
+    about_case: Case | None = None  # the case whose handling a complaint is about
+    # The record's fields as a correcting action's form starts: the record as it is, with what
+    # the department's reply proposed over it (None when no action offered corrects).
+    corrections: dict | None = None
 
 
 def get_case_page(user: User, case_id: int) -> CasePage:
@@ -49,15 +57,29 @@ def get_case_page(user: User, case_id: int) -> CasePage:
     today, calendar = clock.today(), get_working_calendar()
     deadlines = [
         (t, calendar.working_days_between(today, clock.local(t.due_at).date()) if t.due_at else None)
-        for t in timers
+        for t in timers if window_still_useful(case, t.clock)  # no reopen deadline once the one reopen was used
     ]
     attachments = list(db.session.scalars(
         select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)))
+    actions = available_actions(case, user)
     return CasePage(
         case=case, events=events, actors=actors, deadlines=deadlines, attachments=attachments,
-        actions=available_actions(case, user),
+        actions=actions, refused=refused_actions(case, user),
         officers=list_officers() if user.role in STAFF_WHO_ASSIGN else [],
+        proposed_grounds=proposed_not_accept_grounds(case) if user.role in STAFF_WHO_ASSIGN else [],
+        about_case=db.session.get(Case, case.about_case_id) if case.about_case_id else None,
+        corrections=_corrections_form(case) if case.record and any(t.corrects for t in actions) else None,
     )
+
+
+def _corrections_form(case: Case) -> dict:
+    record = case.record
+    shown = {"facts": record.facts, "sanction": record.sanction, "sanction_kinds": list(record.sanction_kinds or ()),
+             "severity": record.severity, "decision_date": record.decision_date}
+    proposed = proposed_corrections(case)
+    if "decision_date" in proposed:
+        proposed["decision_date"] = date.fromisoformat(proposed["decision_date"])
+    return {**shown, **proposed}
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,22 @@
 """Filing an objection, repair or complaint: checks, numbering, first event, first clocks."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import clock
-from app.errors import Forbidden, InvalidInput, NotFound
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Case, CaseNumberCounter, CreditRecord, User
 from app.models.enums import CASE_NUMBER_PREFIX, IN_PUBLICITY, CaseKind, Role
+from app.services.binding.queries import is_verified_for
 from app.services.cases import files
+from app.services.cases.effects import mark_record_under_objection
 from app.services.cases.guards import repair_eligibility
 from app.services.cases.history import append_event, attach
 from app.services.cases.refusals import REFUSALS, reason_text
@@ -30,7 +34,55 @@ class Submission:
     statement: str
     record_id: int | None = None
     department_id: int | None = None  # complaints about a department
+    about_case_id: int | None = None  # a complaint about the handling of this (own) case
     uploads: list[files.Upload] = field(default_factory=list)
+    form_token: str | None = None  # the form's one-time token: a second POST of it files nothing
+    confirmed: bool = False  # "submit anyway": a repeat complaint the applicant confirmed
+
+
+# A second complaint about the same object within this many minutes asks for confirmation
+# (policy ``complaint.repeat_window_minutes``).
+REPEAT_COMPLAINT_MINUTES = 10
+
+
+class AlreadySubmitted(Conflict):
+    """The same form was sent again: ``case`` is the one its first POST filed."""
+
+    def __init__(self, case: Case):
+        super().__init__(_l("This form was already sent: this is the application it filed."))
+        self.case = case
+
+
+class OpenCaseExists(Conflict):
+    """A record takes one open objection and one open repair per subject: ``case`` is it."""
+
+    def __init__(self, case_id: int, number: str):
+        super().__init__(_l("An application of this kind on this record is already open: %(number)s.", number=number))
+        self.case_id, self.number = case_id, number
+
+
+class RepeatComplaint(Conflict):
+    """A complaint about the same object was filed a moment ago: ``case`` is it."""
+
+    def __init__(self, case_id: int, number: str):
+        super().__init__(_l("You filed a complaint about the same matter a few minutes ago (%(number)s). "
+                            "Tick “Submit anyway” to file another.", number=number))
+        self.case_id, self.number = case_id, number
+
+
+def form_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def find_open_case(subject_id: int, record_id: int, kind: str) -> tuple[int, str] | None:
+    """The open objection or repair (id, number) of the subject on the record, if there is one."""
+    row = db.session.execute(
+        select(Case.id, Case.number).where(
+            Case.subject_id == subject_id, Case.record_id == record_id, Case.kind == kind,
+            Case.closed_at.is_(None),
+        )
+    ).first()
+    return tuple(row) if row else None
 
 
 @use_case
@@ -38,7 +90,25 @@ def submit_case(applicant: User, submission: Submission) -> Case:
     """File an objection, repair or complaint for the applicant's own subject."""
     if applicant.role != Role.APPLICANT or applicant.subject_id is None:
         raise Forbidden(_l("Only a credit subject's account may submit applications."))
+    if not is_verified_for(applicant, applicant.subject_id):
+        raise Forbidden(_l("Your account is not yet verified for this subject: nothing can be filed in its name."))
     kind = CaseKind(submission.kind)
+    if not (submission.title or "").strip() or not (submission.statement or "").strip():
+        raise InvalidInput(_l("Give a title and a statement: spaces alone are not text."))
+    about_case = None
+    if submission.about_case_id is not None:
+        if kind != CaseKind.COMPLAINT:
+            raise InvalidInput(_l("Only a complaint may be about the handling of another case."))
+        about_case = db.session.get(Case, submission.about_case_id)
+        if about_case is None or about_case.subject_id != applicant.subject_id:
+            raise NotFound()  # another subject's case is as good as absent
+    token_hash = form_token_hash(submission.form_token) if submission.form_token else None
+    if token_hash is not None:
+        first = db.session.scalar(select(Case).where(Case.form_token_hash == token_hash))
+        if first is not None:
+            if first.applicant_id != applicant.id:
+                raise InvalidInput(_l("This form can no longer be used. Open it again."))
+            raise AlreadySubmitted(first)
     record = None
     if submission.record_id is not None:
         record = db.session.get(CreditRecord, submission.record_id)
@@ -48,6 +118,14 @@ def submit_case(applicant: User, submission: Submission) -> Case:
         raise InvalidInput(_l("Choose the record this application is about."))
     if kind == CaseKind.OBJECTION and record.state not in IN_PUBLICITY:
         raise InvalidInput(REFUSALS["record_not_in_publicity"])
+    if kind in (CaseKind.OBJECTION, CaseKind.REPAIR):
+        open_case = find_open_case(applicant.subject_id, record.id, kind)
+        if open_case is not None:
+            raise OpenCaseExists(*open_case)
+    if kind == CaseKind.COMPLAINT and not submission.confirmed:
+        repeat = _recent_complaint(applicant.subject_id, record, submission.department_id, submission.about_case_id)
+        if repeat is not None:
+            raise RepeatComplaint(*repeat)
     content_types = [files.check_upload(u) for u in submission.uploads]
     if kind == CaseKind.REPAIR:
         purposes = {u.purpose for u in submission.uploads}
@@ -66,16 +144,36 @@ def submit_case(applicant: User, submission: Submission) -> Case:
         record=record,
         applicant=applicant,
         department_id=record.department_id if record else submission.department_id,
+        about_case_id=about_case.id if about_case else None,
         policy_version=policy.version,
         title=submission.title.strip(),
         statement=submission.statement.strip(),
         submitted_at=now,
+        form_token_hash=token_hash,
     )
     db.session.add(case)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        # A concurrent POST won the race (the same form, or another open case on the record):
+        # the indexes refused this one; say which case stands.
+        db.session.rollback()
+        if token_hash is not None:
+            first = db.session.scalar(select(Case).where(Case.form_token_hash == token_hash))
+            if first is not None:
+                raise AlreadySubmitted(first) from None
+        open_case = None
+        if kind in (CaseKind.OBJECTION, CaseKind.REPAIR):
+            open_case = find_open_case(applicant.subject_id, record.id, kind)
+        if open_case is not None:
+            raise OpenCaseExists(*open_case) from None
+        raise
     for upload, content_type in zip(submission.uploads, content_types, strict=True):
         attach(case, applicant, upload, content_type)
     append_event(case, applicant, "submit", None, workflow.initial, None, None)
+    if workflow.state(workflow.initial).carries_objection_mark:
+        mark_record_under_objection(case, applicant)  # on receipt, in the same transaction
     sync_timers(case, workflow.initial)
     enqueue(
         f"case-submitted:{case.id}", "case_submitted", {"case": case.number},
@@ -84,6 +182,22 @@ def submit_case(applicant: User, submission: Submission) -> Case:
     db.session.commit()
     return case
 
+
+def _recent_complaint(subject_id: int, record: CreditRecord | None, department_id: int | None,
+                      about_case_id: int | None):
+    """A complaint of the subject about the same object (the record, or else the department; and
+    the same case complained of, if any) filed within the window."""
+    minutes = get_policy_in_force().body.get("complaint", {}).get("repeat_window_minutes", REPEAT_COMPLAINT_MINUTES)
+    about = Case.record_id == record.id if record is not None else (
+        (Case.record_id.is_(None)) & (Case.department_id == department_id))
+    about = about & (Case.about_case_id == about_case_id)
+    row = db.session.execute(
+        select(Case.id, Case.number).where(
+            Case.subject_id == subject_id, Case.kind == CaseKind.COMPLAINT, about,
+            Case.submitted_at >= clock.now() - timedelta(minutes=minutes),
+        ).order_by(Case.id.desc())
+    ).first()
+    return tuple(row) if row else None
 
 
 def next_case_number(kind: str, year: int) -> str:

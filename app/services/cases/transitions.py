@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import clock
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
-from app.models import Case, User
+from app.models import Case, CreditRecord, User
+from app.models.enums import IN_PUBLICITY
 from app.services.cases import files
 from app.services.cases.access import can_view
 from app.services.cases.effects import EFFECTS, notify_transition
@@ -26,7 +28,7 @@ from app.services.cases.history import append_event, attach, event_data
 from app.services.cases.refusals import REFUSALS, reason_text
 from app.services.sla.timers import sync_timers
 from app.services.transaction import use_case
-from workflows import CASE_WORKFLOWS, OBJECTION, SYSTEM, Transition, TransitionRefused
+from workflows import CASE_WORKFLOWS, CASES_END_REASONS, OBJECTION, SYSTEM, Transition, TransitionRefused
 
 
 @dataclass
@@ -99,6 +101,7 @@ def apply_transition(case: Case, action: Action, actor: User | None) -> Case:
 
     from_state = case.state
     to_state = taken.dest
+    record_was_public = case.record is not None and case.record.state in IN_PUBLICITY
     case.version += 1
     case.state = to_state
     for effect in taken.effects:
@@ -116,7 +119,38 @@ def apply_transition(case: Case, action: Action, actor: User | None) -> Case:
     if to_state != from_state:
         sync_timers(case, to_state)
     notify_transition(case, taken, actor)
+    if record_was_public and case.record.state not in IN_PUBLICITY:
+        end_cases_of_record(case.record)  # a repair or a revocation: what depended on it ends now
     return case
+
+
+# Per kind of case, the trigger that ends it when its record leaves publicity, and the states
+# it may leave: the open cases that can no longer be decided.
+_ENDING = {
+    kind: (w.on_record_left_publicity, w.sources(w.on_record_left_publicity))
+    for kind, w in CASE_WORKFLOWS.items() if w.on_record_left_publicity
+}
+DEPENDENT_CASES = or_(*[(Case.kind == kind) & Case.state.in_(states) for kind, (_, states) in _ENDING.items()])
+
+
+def end_cases_of_record(record: CreditRecord) -> int:
+    """The one rule for a record that left publicity (retired, repaired, revoked): every open
+    case on it that can no longer be decided ends by its workflow's ``on_record_left_publicity``,
+    with the reason of the cause (``CASES_END_REASONS``), which the applicant reads on the case
+    and is told of (``notify_transition``). A step: in the transaction of the transition that
+    changed the record, and in the level-triggered job after retirement. The count ended.
+    """
+    reason = CASES_END_REASONS.get(record.state)
+    if record.state in IN_PUBLICITY or reason is None:
+        return 0
+    cases = db.session.scalars(
+        select(Case).where(Case.record_id == record.id, DEPENDENT_CASES).order_by(Case.id)
+        .with_for_update().execution_options(populate_existing=True)
+    ).all()
+    for case in cases:
+        trigger = _ENDING[case.kind][0]
+        apply_transition(case, Action(trigger, None, reason=gettext(str(reason))), None)
+    return len(cases)
 
 
 def lock_case(case_id: int) -> Case:
@@ -134,3 +168,19 @@ def available_actions(case: Case, user: User) -> list[Transition]:
     if not can_view(user, case):
         return []
     return CASE_WORKFLOWS[case.kind].available(case.state, user.role, guard_check(case, user))
+
+
+def refused_actions(case: Case, user: User) -> list[tuple[Transition, str]]:
+    """The steps of the case's state that the user's role could take but a guard refuses now,
+    each with the refusal's text: the page says why an action is not offered."""
+    if not can_view(user, case):
+        return []
+    workflow, check = CASE_WORKFLOWS[case.kind], guard_check(case, user)
+    refused = []
+    for t in workflow.transitions_from(case.state):
+        if user.role not in t.actors or t.trigger in {r.trigger for r, _ in refused}:
+            continue
+        why = workflow.refusal(case.state, t.trigger, user.role, check)
+        if why is not None:
+            refused.append((t, reason_text(why)))
+    return refused

@@ -24,6 +24,10 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "zh": ("转办核查：{case}", "案件 {case} 已转至贵单位核查，请在规定时限内答复。"),
         "en": ("Referral: {case}", "Case {case} was referred to you for verification."),
     },
+    "opinion_requested": {
+        "zh": ("征求意见：{case}", "信用修复案件 {case} 征求贵单位意见，请在规定时限内出具意见。"),
+        "en": ("Opinion requested: {case}", "Your opinion is requested on repair case {case}."),
+    },
     "record_corrected": {
         "zh": ("失信信息已更正：{record}", "贵单位提供的失信信息 {record} 已依异议案件 {case} 更正。"),
         "en": ("Record corrected: {record}", "Record {record} was corrected (case {case})."),
@@ -48,6 +52,27 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "zh": ("失信信息已停止公示：{record}", "您的失信信息 {record} 公示期满，已停止公示。"),
         "en": ("Record retired: {record}", "Your record {record} reached the end of its publicity period."),
     },
+    "binding_verified": {
+        "zh": ("主体认证已通过：{subject}", "您的账户已认证为 {subject} 办理业务，现在可以查看该主体的信息并提交申请。"),
+        "en": ("Verified for {subject}", "Your account is verified to act for {subject}."),
+    },
+    "binding_refused": {
+        "zh": ("主体认证未通过：{subject}", "您的主体认证未通过：{reason}。请补充或更换材料后重新提交。"),
+        "en": ("Verification refused: {subject}", "Your verification was refused: {reason}. Please send the documents again."),
+    },
+    "binding_ended": {
+        "zh": ("主体认证已终止：{subject}", "您的账户代表 {subject} 办理业务的认证已终止：{reason}。"),
+        "en": ("Binding ended: {subject}", "Your account no longer acts for {subject}: {reason}."),
+    },
+    "binding_due": {
+        "zh": ("身份核验时限即将届满", "{subject} 的主体认证待核验，时限 {due_at}。"),
+        "en": ("Identity check due", "The identity check for {subject} is due on {due_at}."),
+    },
+    "binding_added": {
+        "zh": ("新的账户已认证：{subject}", "账户 {account} 已认证为 {subject} 办理业务。如非贵方授权，请立即联系平台。"),
+        "en": ("Another account verified: {subject}", "Account {account} is now verified to act for {subject}. "
+               "If you did not authorise it, tell the platform at once."),
+    },
     "sla_due_soon": {
         "zh": ("办理时限即将届满", "案件 {case} 的办理时限将于 {due_at} 届满。"),
         "en": ("Deadline approaching", "Case {case} is due at {due_at}."),
@@ -59,7 +84,7 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 # Templates whose notices to one recipient are sent together as one message.
-DIGESTED = {"sla_due_soon", "sla_breached", "records_retired", "record_retired"}
+DIGESTED = {"sla_due_soon", "sla_breached", "records_retired", "record_retired", "binding_due"}
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,36 @@ def get_policy_in_force(on: date | None = None) -> Policy:
     return policy
 
 
+# The class a sanction kind implies at least, where the policy does not say (policy v1 predates
+# it; a version may give its own "sanction_classes"): a listing is a serious measure (DESIGN
+# section 9, "serious (incl. serious-dishonesty list)"); a revoked licence or a restriction is
+# never a minor offence. A warning or a fine implies nothing: the department's class decides.
+DEFAULT_SANCTION_CLASSES = {
+    "listing": RecordClass.SERIOUS.value,
+    "licence_revoked": RecordClass.GENERAL.value,
+    "business_restricted": RecordClass.GENERAL.value,
+    "employment_restricted": RecordClass.GENERAL.value,
+}
+
+
+def period_class(body: dict, severity: str, sanction_kinds=(), decision_date: date | None = None) -> str:
+    """The class whose periods a decision takes: the longest of its own class and those its sanctions imply.
+
+    One decision with several sanctions takes the longest period (DESIGN section 9). Longest is
+    the later publicity end, then the later shortest publicity end, from the decision date.
+    """
+    classes = body["record_classes"]
+    implied = body.get("sanction_classes", DEFAULT_SANCTION_CLASSES)
+    candidates = {severity} | {implied[k] for k in sanction_kinds or () if implied.get(k) in classes}
+    start = decision_date or date(2000, 1, 1)
+
+    def length(name: str) -> tuple[date, date]:
+        rule = classes[name]
+        return end_of_period(start, rule["publicity"]), end_of_period(start, rule["shortest_publicity"])
+
+    return max(sorted(candidates), key=length)
+
+
 @dataclass(frozen=True)
 class RecordDates:
     publicity_start: date
@@ -51,15 +81,17 @@ def compute_record_dates(
     sector: str | None = None,
     publish_minor: bool = False,
     subject_is_minor: bool = False,
+    sanction_kinds=(),
 ) -> RecordDates:
     """The three dates of a record, and whether it may be public, under one policy version.
 
     Periods start on the decision date (认定之日). Records decided before the policy's
     legacy cut-off keep the legacy periods (3 years; 3 months before repair, 1 year in the
-    listed sectors).
+    listed sectors). A decision with several sanctions takes the longest period of the classes
+    they imply (``period_class``); publication follows the record's own class.
     """
     classes = body["record_classes"]
-    rule = classes[severity]
+    rule = classes[period_class(body, severity, sanction_kinds, decision_date)]
     legacy = body.get("legacy")
     if legacy and decision_date < date.fromisoformat(legacy["decided_before"]):
         shortest = legacy["shortest_publicity_by_sector"].get(sector or "", legacy["shortest_publicity"])
@@ -70,7 +102,7 @@ def compute_record_dates(
     withheld_reason = None
     if subject_is_minor:
         withheld_reason = "minor_subject"
-    elif severity == RecordClass.MINOR and not rule["published"] and not publish_minor:
+    elif severity == RecordClass.MINOR and not classes[severity]["published"] and not publish_minor:
         withheld_reason = "minor_offence"
     return RecordDates(
         publicity_start=decision_date,
@@ -94,6 +126,8 @@ class ClockRule:
     length: int
     extension: int = 0  # the one documented extension, in the same unit
     restart_on_resume: bool = False
+    # A calendar-day period ending on a rest day ends on the next working day (民法典 art. 203).
+    shift_to_working_day: bool = True
 
 
 def clock_rule(body: dict, workflow: str, clock_name: str) -> ClockRule:
@@ -105,4 +139,6 @@ def clock_rule(body: dict, workflow: str, clock_name: str) -> ClockRule:
         length=int(spec[unit]),
         extension=int(spec.get("extension", 0)),
         restart_on_resume=spec.get("on_resume") == "restart",
+        # Absent means on: policy v1 predates the switch, and the Civil Code rule is the default.
+        shift_to_working_day=unit == "cd" and bool(spec.get("shift_to_working_day", True)),
     )

@@ -102,7 +102,9 @@ class Preview:
 
 def _spec_text(spec: dict) -> str:
     unit = "wd" if "wd" in spec else "cd"
-    return f"{spec[unit]}{unit}" + (f"+{spec['extension']}" if spec.get("extension") else "")
+    text = f"{spec[unit]}{unit}" + (f"+{spec['extension']}" if spec.get("extension") else "")
+    # A calendar-day clock without the rest-day shift (民法典 art. 203) is a different rule.
+    return text + (" no-shift" if unit == "cd" and spec.get("shift_to_working_day") is False else "")
 
 
 def preview_draft(body: dict, effective_from: date) -> Preview:

@@ -6,6 +6,12 @@ record builder. The lifecycle steps (``lifecycle``) and the import's row check a
 (``imports.check_row``, ``imports.insert_records``) run inside a caller's transaction and
 never commit.
 """
+from app.services.records.department import (
+    RecordPage,
+    correct_department_record,
+    get_department_record_page,
+    revoke_department_record,
+)
 from app.services.records.entry import NewRecord, build_record, enter_record, published_late
 from app.services.records.expiry import ExpiryResult, list_due_records, retire_expired_records
 from app.services.records.imports import ImportReport, UnreadableFile, import_records
@@ -16,6 +22,7 @@ from app.services.records.queries import (
     find_public_records,
     find_record_of_department,
     find_record_of_subject,
+    list_correction_days,
     list_records_of_department,
     list_records_of_subject,
     list_records_page,
@@ -23,9 +30,10 @@ from app.services.records.queries import (
 from app.services.records.retention import PurgeResult, purge_expired_personal_data
 
 __all__ = [
+    "RecordPage", "correct_department_record", "get_department_record_page", "revoke_department_record",
     "ExpiryResult", "ImportReport", "InvalidRecords", "NewRecord", "PurgeResult", "PushResult", "UnreadableFile",
     "build_record", "count_late_publications", "count_records_by_state", "enter_record", "find_public_records",
-    "find_record_of_department", "find_record_of_subject", "import_records", "list_due_records",
+    "find_record_of_department", "find_record_of_subject", "import_records", "list_correction_days", "list_due_records",
     "list_records_of_department", "list_records_of_subject", "list_records_page", "published_late",
     "purge_expired_personal_data", "push_records", "retire_expired_records",
 ]

@@ -10,6 +10,7 @@ from app import clock
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import CreditRecord, RecordEvent, Subject
+from app.models.record import EARLIEST_DECISION_DATE
 from app.services.calendar import get_working_calendar
 from app.services.policy import compute_record_dates, get_policy_in_force
 from app.services.transaction import use_case
@@ -50,7 +51,7 @@ def build_record(
     ) < 18
     dates = compute_record_dates(
         policy.body, severity, decision_date, sector=fields.get("sector"),
-        publish_minor=publish_minor, subject_is_minor=minor,
+        publish_minor=publish_minor, subject_is_minor=minor, sanction_kinds=fields.get("sanction_kinds") or (),
     )
     published_at = fields.pop("published_at", None) or clock.now()
     return CreditRecord(
@@ -84,6 +85,7 @@ class NewRecord:
     sanction_kinds: tuple[str, ...] = ()
     sector: str | None = None
     publish_minor: bool = False
+    measure_until: object = None  # date: the last day of a blocking measure the decision imposes
 
 
 @use_case
@@ -91,6 +93,14 @@ def enter_record(department, entry: NewRecord, actor) -> CreditRecord:
     """A department provides one record: dates from the policy, published, with its event."""
     if entry.decision_date > clock.today():
         raise InvalidInput(_l("The decision date is in the future."))
+    if entry.decision_date < EARLIEST_DECISION_DATE:
+        raise InvalidInput(_l("The decision date is implausibly early: decisions before %(day)s are not accepted.",
+                              day=EARLIEST_DECISION_DATE.isoformat()))
+    blank = [name for name in ("subject_name", "decision_number", "facts", "sanction")
+             if not (getattr(entry, name) or "").strip()]
+    if blank:
+        raise InvalidInput(_l("Fill in the facts, the sanction, the decision number and the name: spaces alone "
+                              "are not text."))
     duplicate = db.session.scalar(
         select(CreditRecord.id).where(
             CreditRecord.department_id == department.id, CreditRecord.decision_number == entry.decision_number.strip()
@@ -109,6 +119,7 @@ def enter_record(department, entry: NewRecord, actor) -> CreditRecord:
         publish_minor=entry.publish_minor, category=entry.category,
         decision_number=entry.decision_number.strip(), facts=entry.facts.strip(), sanction=entry.sanction.strip(),
         sanction_kinds=list(entry.sanction_kinds), sector=entry.sector or None, published_at=clock.now(),
+        measure_until=entry.measure_until,
     )
     db.session.add(record)
     db.session.flush()

@@ -20,12 +20,12 @@ from sqlalchemy import bindparam, select, text
 
 from app import clock
 from app.extensions import db
-from app.models import CreditRecord, User
+from app.models import CreditRecord, SubjectBinding, User
 from app.models.base import UTCDateTime
 from app.services.notices.outbox import enqueue
 from app.services.records.lifecycle import BULK_EVENTS, sql_names
 from app.services.transaction import use_case
-from workflows import IN_PUBLICITY, RECORD, RecordTrigger
+from workflows import GRANTS_ACCESS, IN_PUBLICITY, RECORD, RecordTrigger
 
 BATCH_SIZE = 10_000
 RETIRE_REASON = "publicity period ended"
@@ -163,6 +163,9 @@ def _notify_subjects(now: datetime) -> None:
     pairs = db.session.execute(
         select(User.id, CreditRecord.id, CreditRecord.decision_number)
         .join(CreditRecord, CreditRecord.subject_id == User.subject_id)
+        # Only accounts verified for the subject hear of its records (an unverified one is a stranger).
+        .join(SubjectBinding, (SubjectBinding.user_id == User.id) & (SubjectBinding.subject_id == User.subject_id)
+              & SubjectBinding.state.in_(GRANTS_ACCESS))
         .where(
             User.is_active.is_(True),
             CreditRecord.state == _RETIRED,

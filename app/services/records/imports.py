@@ -20,14 +20,23 @@ from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import insert, select
 
 from app import clock, identifiers
+from app.errors import InvalidInput
 from app.extensions import db
-from app.models import CreditRecord, Department, RecordEvent, Subject
+from app.models import CreditRecord, Department, RecordEvent, Subject, User
 from app.models.enums import RecordCategory, RecordClass
+from app.models.record import EARLIEST_DECISION_DATE
 from app.services.calendar import get_working_calendar
 from app.services.policy import compute_record_dates, get_policy_in_force
 from app.services.records.entry import published_late
+from app.services.records.lifecycle import (
+    IMPORT,
+    NOTHING_TO_CORRECT,
+    SANCTION_KINDS,
+    check_corrections,
+    correct_record,
+)
 from app.services.transaction import use_case
-from workflows import RECORD
+from workflows import RECORD, RecordTrigger
 
 CHUNK = 1000
 MAX_ERRORS = 1000
@@ -45,6 +54,10 @@ COLUMNS = {
     "sanction_kinds": ("sanction_kinds", "处罚种类"),
     "sector": ("sector", "所属领域"),
     "publish_minor": ("publish_minor", "轻微失信仍公示"),
+    # Empty for a new record; "correct" (更正) for a new version of one already provided with
+    # the same decision number (it must still be in publicity).
+    "action": ("action", "操作"),
+    "measure_until": ("measure_until", "限制措施截止日期"),
 }
 REQUIRED = ("identifier", "subject_name", "category", "severity", "decision_number", "decision_date", "facts", "sanction")
 CATEGORY_ALIASES = {"行政处罚信息": "administrative_penalty", "行政处罚": "administrative_penalty",
@@ -52,14 +65,16 @@ CATEGORY_ALIASES = {"行政处罚信息": "administrative_penalty", "行政处�
                     "其他失信信息": "other", "其他": "other"}
 SEVERITY_ALIASES = {"轻微": "minor", "一般": "general", "严重": "serious"}
 SECTORS = {"", "special_equipment", "work_safety", "fire"}
-SANCTION_KINDS = {"warning", "fine", "confiscation", "listing", "licence_revoked", "business_restricted",
-                  "employment_restricted"}
+# The action of a correcting row is the record workflow's own trigger: what the row does to it.
+NEW, CORRECT = "new", str(RecordTrigger.CORRECT)
+ACTION_ALIASES = {"": NEW, "new": NEW, "新增": NEW, CORRECT: CORRECT, "更正": CORRECT}
 
 
 @dataclass
 class ImportReport:
     rows: int = 0
     imported: int = 0
+    corrected: int = 0  # rows whose action is ``correct``: new versions of records already provided
     errors: list[tuple[int, str, str]] = field(default_factory=list)  # (row, column, message)
     truncated: bool = False
 
@@ -130,7 +145,7 @@ def _map_header(header: list[str]) -> dict[str, int]:
 def check_row(row: dict[str, str], seen: set[str], existing, today: date) -> tuple[dict, list[tuple[str, str]]]:
     errors, clean = [], {}
     for name in REQUIRED:
-        if not row.get(name):
+        if not (row.get(name) or "").strip():  # spaces alone are no value
             errors.append((name, _("This field is required.")))
     if row.get("identifier"):
         try:
@@ -148,15 +163,33 @@ def check_row(row: dict[str, str], seen: set[str], existing, today: date) -> tup
             decided = date.fromisoformat(row["decision_date"][:10])
             if decided > today:
                 errors.append(("decision_date", _("The decision date is in the future.")))
+            elif decided < EARLIEST_DECISION_DATE:
+                errors.append(("decision_date", _(
+                    "The decision date is implausibly early: decisions before %(day)s are not accepted.",
+                    day=EARLIEST_DECISION_DATE.isoformat())))
             clean["decision_date"] = decided
         except ValueError:
             errors.append(("decision_date", _("Not a date; use YYYY-MM-DD.")))
+    clean["measure_until"] = None
+    if (row.get("measure_until") or "").strip():
+        try:
+            clean["measure_until"] = date.fromisoformat(row["measure_until"].strip()[:10])
+        except ValueError:
+            errors.append(("measure_until", _("Not a date; use YYYY-MM-DD.")))
+    action = ACTION_ALIASES.get((row.get("action") or "").strip().lower())
+    if action is None:
+        errors.append(("action", _("The action is empty for a new record, or correct (更正) for a new version of one "
+                                   "already provided.")))
+    clean["action"] = action or NEW
     number = row.get("decision_number", "")[:100]
     if number:
         if number in seen:
             errors.append(("decision_number", _("This decision number appears twice in the file.")))
-        elif existing(number):
-            errors.append(("decision_number", _("Your department has already provided a record with this decision number.")))
+        elif action == CORRECT and not existing(number):
+            errors.append(("decision_number", _("Your department has no record with this decision number to correct.")))
+        elif action != CORRECT and existing(number):
+            errors.append(("decision_number", _("Your department has already provided a record with this decision "
+                                                "number; to correct it, put correct in the action column.")))
         seen.add(number)
     kinds = [k.strip() for k in row.get("sanction_kinds", "").replace("；", ";").split(";") if k.strip()]
     unknown = [k for k in kinds if k not in SANCTION_KINDS]
@@ -185,7 +218,9 @@ def import_records(path: Path, department: Department, actor_id: int | None = No
     try:
         for number, row in _rows(path):
             report.rows += 1
-            _clean, errors = check_row(row, seen, existing_numbers.__contains__, today)
+            clean, errors = check_row(row, seen, existing_numbers.__contains__, today)
+            if not errors and clean["action"] == CORRECT:
+                errors = _check_correction(clean, department)
             for column, message in errors:
                 if len(report.errors) >= MAX_ERRORS:
                     report.truncated = True
@@ -198,10 +233,51 @@ def import_records(path: Path, department: Department, actor_id: int | None = No
             report.errors.append((0, "", _("The file has no data rows.")))
         return report
 
-    cleaned = (check_row(row, set(), lambda n: False, today)[0] for _number, row in _rows(path))
-    report.imported = insert_records(cleaned, department, actor_id)
+    cleaned = (check_row(row, set(), existing_numbers.__contains__, today)[0] for _number, row in _rows(path))
+    corrections: list[dict] = []
+    report.imported = insert_records(_new_rows(cleaned, corrections), department, actor_id)
+    actor = db.session.get(User, actor_id) if actor_id else None
+    for clean in corrections:  # few, and each its own version: one by one
+        correct_record(_record_numbered(department, clean["decision_number"]), _corrected_fields(clean), actor,
+                       "import", source=IMPORT)
+    report.corrected = len(corrections)
     db.session.commit()
     return report
+
+
+def _new_rows(cleaned, corrections: list[dict]):
+    """The rows of new records; the ``correct`` rows are put aside in ``corrections``."""
+    for clean in cleaned:
+        if clean["action"] == CORRECT:
+            corrections.append(clean)
+        else:
+            yield clean
+
+
+def _record_numbered(department: Department, number: str) -> CreditRecord:
+    return db.session.scalar(select(CreditRecord).where(
+        CreditRecord.department_id == department.id, CreditRecord.decision_number == number))
+
+
+def _corrected_fields(clean: dict) -> dict:
+    return {name: clean[name] for name in ("facts", "sanction", "sanction_kinds", "severity", "decision_date")}
+
+
+def _check_correction(clean: dict, department: Department) -> list[tuple[str, str]]:
+    """A ``correct`` row against the record it corrects: the same subject and category, in
+    publicity, and changing something."""
+    record = _record_numbered(department, clean["decision_number"])
+    if record.subject.identifier != clean["identifier"].value:
+        return [("identifier", _("A correction cannot change whom the record is about; revoke it and provide a new one."))]
+    if record.category != clean["category"]:
+        return [("category", _("A correction cannot change the category; revoke the record and provide a new one."))]
+    if not record.in_publicity:
+        return [("action", _("The record is no longer in publicity: it can no longer be corrected or revoked."))]
+    try:
+        changes = check_corrections(record, _corrected_fields(clean))
+    except InvalidInput as error:
+        return [("action", str(error))]
+    return [] if changes else [("action", str(NOTHING_TO_CORRECT))]
 
 
 def insert_records(rows, department: Department, actor_id: int | None = None) -> int:
@@ -249,12 +325,13 @@ def _insert(rows: list[dict], department, policy, subjects: dict[str, int], now,
             - ((r["decision_date"].month, r["decision_date"].day) < (ident.birth_date.month, ident.birth_date.day))
         ) < 18
         dates = compute_record_dates(policy.body, r["severity"], r["decision_date"], sector=r["sector"],
-                                     publish_minor=r["publish_minor"], subject_is_minor=minor)
+                                     publish_minor=r["publish_minor"], subject_is_minor=minor,
+                                     sanction_kinds=r["sanction_kinds"])
         records.append({
             "subject_id": subjects[ident.value], "department_id": department.id, "category": r["category"],
             "severity": r["severity"], "decision_number": r["decision_number"], "decision_date": r["decision_date"],
             "facts": r["facts"], "sanction": r["sanction"], "sanction_kinds": r["sanction_kinds"],
-            "sector": r["sector"], "is_public": dates.is_public, "withheld_reason": dates.withheld_reason,
+            "sector": r["sector"], "measure_until": r.get("measure_until"), "is_public": dates.is_public, "withheld_reason": dates.withheld_reason,
             "publicity_start": dates.publicity_start, "shortest_publicity_end": dates.shortest_publicity_end,
             "publicity_end": dates.publicity_end, "policy_version": policy.version, "state": RECORD.initial,
             "under_objection": False, "published_at": now, "version": 1, "created_at": now, "updated_at": now,

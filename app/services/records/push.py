@@ -1,9 +1,10 @@
 """Records a department pushes through the API: all valid and stored, or none.
 
 Each item is checked like a row of an import file. A record already provided (the same
-decision number) is left alone if identical; changed facts or sanction correct it (a new
-version, with its lifecycle event) while it is in publicity, and are refused after. The API
-speaks English: the refusals here are plain text, like the API's own.
+decision number) is left alone if identical; changed facts, sanction, kinds, class or decision
+date correct it while it is in publicity (``lifecycle.correct_record``: a new version with the
+same event as every other correction), and are refused after. The API speaks English: the
+refusals here are plain text, like the API's own.
 """
 from __future__ import annotations
 
@@ -16,9 +17,8 @@ from app.errors import Conflict, InvalidInput
 from app.extensions import db
 from app.models import CreditRecord, Department
 from app.services.records.imports import check_row, insert_records
-from app.services.records.lifecycle import apply_record_trigger
+from app.services.records.lifecycle import API, check_corrections, correct_record
 from app.services.transaction import use_case
-from workflows import RecordTrigger
 
 MAX_ERRORS = 1000  # reported per push; the first ones say enough
 
@@ -55,7 +55,8 @@ def push_records(department: Department, items: list) -> PushResult:
         if not isinstance(item, dict):
             errors.append({"index": index, "field": "", "message": "must be an object"})
             continue
-        row = {k: ("" if v is None else str(v)).strip() for k, v in item.items()}
+        # The API versions a record by its decision number: no "action" column as in an import.
+        row = {k: ("" if v is None else str(v)).strip() for k, v in item.items() if k != "action"}
         clean, problems = check_row(row, seen, lambda number: False, today)
         errors += [{"index": index, "field": f, "message": str(m)} for f, m in problems]
         clean_rows.append(clean)
@@ -64,17 +65,21 @@ def push_records(department: Department, items: list) -> PushResult:
 
     updated = unchanged = 0
     new = []
-    for clean in clean_rows:
+    for index, clean in enumerate(clean_rows):
         old = existing.get(clean["decision_number"])
         if old is None:
             new.append(clean)
-        elif (old.facts, old.sanction) == (clean["facts"], clean["sanction"]):
+            continue
+        # The same correction step as the objection's decision, the record page and the import.
+        fields = {name: clean[name] for name in ("facts", "sanction", "sanction_kinds", "severity", "decision_date")}
+        try:
+            changes = check_corrections(old, fields)
+        except InvalidInput as error:
+            raise InvalidRecords([{"index": index, "field": "", "message": str(error)}]) from None
+        if not changes:
             unchanged += 1
         elif old.in_publicity:
-            before = {"facts": old.facts, "sanction": old.sanction}
-            old.facts, old.sanction = clean["facts"], clean["sanction"]
-            apply_record_trigger(old, RecordTrigger.CORRECT, None, "pushed again with changes",
-                                 {"before": before, "after": {"facts": old.facts, "sanction": old.sanction}})
+            correct_record(old, changes, None, "pushed again with changes", source=API)
             updated += 1
         else:
             raise Conflict(f"{old.decision_number} is no longer in publicity and cannot change.")

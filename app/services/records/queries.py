@@ -1,7 +1,7 @@
 """Look-ups of credit records: a subject's, a department's, the public query, counts."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import case as when
 from sqlalchemy import func, select
@@ -9,8 +9,8 @@ from sqlalchemy.orm import joinedload
 
 from app import clock
 from app.extensions import db
-from app.models import CreditRecord, Department, Subject
-from workflows import IN_PUBLICITY
+from app.models import CreditRecord, Department, RecordEvent, Subject
+from workflows import IN_PUBLICITY, RecordState, RecordTrigger
 
 
 def list_records_of_subject(subject_id: int) -> list[CreditRecord]:
@@ -90,6 +90,20 @@ def find_public_records(identifier: str) -> tuple[object | None, list[CreditReco
     ).all()
     return subject, list(records)
 
+
+
+def list_correction_days(records) -> dict[int, date]:
+    """The day each corrected record was last corrected (local time), by record id: the
+    "corrected" mark of the public query and the record pages."""
+    ids = [r.id for r in records if r.state == RecordState.CORRECTED]
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(RecordEvent.record_id, func.max(RecordEvent.at))
+        .where(RecordEvent.record_id.in_(ids), RecordEvent.trigger == RecordTrigger.CORRECT)
+        .group_by(RecordEvent.record_id)
+    ).all()
+    return {record_id: clock.local(at).date() for record_id, at in rows}
 
 
 def count_late_publications(days: int = 90) -> list[tuple[str, int, int]]:

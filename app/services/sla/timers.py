@@ -19,31 +19,62 @@ from app.services.policy import clock_rule, get_policy
 from workflows import CASE_WORKFLOWS
 
 
-def deadline(unit: str, start_day: date, length: int) -> datetime:
-    """End of the day on which ``length`` units after ``start_day`` run out."""
+def deadline(unit: str, start_day: date, length: int, *, to_working_day: bool = False) -> datetime:
+    """End of the day on which ``length`` units after ``start_day`` run out.
+
+    With ``to_working_day``, a calendar-day period whose last day is a rest day ends on the
+    next working day (民法典 art. 203); working-day periods always end on a working day.
+    """
+    return clock.end_of_day(_due_day(unit, start_day, length, to_working_day)[0])
+
+
+def _due_day(unit: str, start_day: date, length: int, to_working_day: bool) -> tuple[date, int]:
+    """The deadline's day and the days it was moved past rest days."""
     if unit == TimerUnit.WORKING_DAYS:
-        due_day = get_working_calendar().add_working_days(start_day, length)
-    else:
-        due_day = add_period(start_day, length, "d")
-    return clock.end_of_day(due_day)
+        return get_working_calendar().add_working_days(start_day, length), 0
+    end = add_period(start_day, length, "d")
+    if not to_working_day:
+        return end, 0
+    due_day = get_working_calendar().next_working_day(end)
+    return due_day, (due_day - end).days
 
 
-def shift_deadline(unit: str, due_at: datetime, delta: int) -> datetime:
-    """A deadline moved by ``delta`` units (negative: earlier), as a new policy version asks."""
-    due_day = clock.local(due_at).date()
+def _set_deadline(timer: Timer, start_day: date, length: int, to_working_day: bool) -> None:
+    due_day, shift = _due_day(timer.unit, start_day, length, to_working_day)
+    timer.due_at = clock.end_of_day(due_day)
+    timer.rest_day_shift = shift
+
+
+def period_end(timer: Timer) -> date:
+    """The last day of the timer's own period: its deadline's day before any rest-day shift."""
+    return clock.local(timer.due_at).date() - timedelta(days=timer.rest_day_shift or 0)
+
+
+def shift_deadline(timer: Timer, delta: int, *, to_working_day: bool = False) -> None:
+    """Move a running timer's deadline by ``delta`` units (negative: earlier), as a new policy version asks.
+
+    Counted from the period's own end, so a rest-day shift is applied once, to the new end.
+    """
+    end = period_end(timer)
     if delta >= 0:
-        return deadline(unit, due_day, delta)
-    if unit == TimerUnit.WORKING_DAYS:
-        return clock.end_of_day(get_working_calendar().subtract_working_days(due_day, -delta))
-    return clock.end_of_day(due_day + timedelta(days=delta))
+        _set_deadline(timer, end, delta, to_working_day)
+    elif timer.unit == TimerUnit.WORKING_DAYS:
+        timer.due_at = clock.end_of_day(get_working_calendar().subtract_working_days(end, -delta))
+        timer.rest_day_shift = 0
+    else:
+        _set_deadline(timer, end + timedelta(days=delta), 0, to_working_day)
 
 
-def units_left(unit: str, today: date, due_at: datetime) -> int:
-    """Whole units between today and the deadline's day (0 when already due)."""
-    due_day = clock.local(due_at).date()
-    if unit == TimerUnit.WORKING_DAYS:
-        return get_working_calendar().working_days_between(today, due_day)
-    return max(0, (due_day - today).days)
+def units_left(timer: Timer, today: date) -> int:
+    """Whole units between today and the end of the timer's period (0 when already due).
+
+    A calendar-day period counts to its own end, not to the rest-day shift: the shift is
+    applied again where the period ends after a resume.
+    """
+    end = period_end(timer)
+    if timer.unit == TimerUnit.WORKING_DAYS:
+        return get_working_calendar().working_days_between(today, end)
+    return max(0, (end - today).days)
 
 
 def open_timers(case: Case) -> list[Timer]:
@@ -76,18 +107,17 @@ def sync_timers(case: Case, to_state: str) -> None:
         timer = timers.get(name)
         rule = clock_rule(body, case.kind, name)
         if timer is None:
-            db.session.add(
-                Timer(
-                    case_id=case.id, clock=name, unit=rule.unit, length=rule.length,
-                    policy_version=case.policy_version, status=TimerStatus.RUNNING,
-                    started_at=now, due_at=deadline(rule.unit, today, rule.length),
-                )
+            timer = Timer(
+                case_id=case.id, clock=name, unit=rule.unit, length=rule.length,
+                policy_version=case.policy_version, status=TimerStatus.RUNNING, started_at=now,
             )
+            _set_deadline(timer, today, rule.length, rule.shift_to_working_day)  # may query: before the add
+            db.session.add(timer)
         elif timer.status == TimerStatus.PAUSED:
             remaining = timer.length if rule.restart_on_resume else timer.remaining
-            due_at = deadline(timer.unit, today, remaining)  # may query: before any change
+            due_day, shift = _due_day(timer.unit, today, remaining, rule.shift_to_working_day)  # before any change
             timer.status = TimerStatus.RUNNING
-            timer.due_at = due_at
+            timer.due_at, timer.rest_day_shift = clock.end_of_day(due_day), shift
             timer.paused_at = timer.remaining = None
             timer.due_soon_at = timer.breached_at = None  # a new deadline gets its own reminders
     db.session.flush()
@@ -98,8 +128,7 @@ def extend_timer(case: Case, clock_name: str) -> Timer:
     """Grant the policy's documented extension to a running clock."""
     timer = next(t for t in open_timers(case) if t.clock == clock_name and t.status == TimerStatus.RUNNING)
     rule = clock_rule(get_policy(timer.policy_version).body, case.kind, clock_name)
-    due_day = clock.local(timer.due_at).date()
-    timer.due_at = deadline(timer.unit, due_day, rule.extension)
+    _set_deadline(timer, period_end(timer), rule.extension, rule.shift_to_working_day)
     timer.length += rule.extension
     timer.extended += 1
     timer.due_soon_at = timer.breached_at = None
@@ -115,10 +144,11 @@ def refresh_case_deadline(case: Case) -> None:
 
 
 def _pause(timer: Timer, now: datetime, today: date) -> None:
-    timer.remaining = units_left(timer.unit, today, timer.due_at)
+    timer.remaining = units_left(timer, today)
     timer.status = TimerStatus.PAUSED
     timer.paused_at = now
     timer.due_at = None
+    timer.rest_day_shift = 0
 
 
 def _stop(timer: Timer, now: datetime) -> None:
