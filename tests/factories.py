@@ -133,3 +133,18 @@ def act(case, trigger, actor, reason="理由", **kw):
     from app.services.cases import Action, transition_case
 
     return transition_case(case.id, Action(trigger, case.version, reason, **kw), actor)
+
+
+def make_people(**department_fields) -> dict:
+    """The cast most case tests need: a department, a subject with its verified applicant, an
+    officer, a supervisor and a user of the department."""
+    department = make_department(**department_fields)
+    subject = make_subject()
+    return {
+        "department": department,
+        "subject": subject,
+        "applicant": make_user(Role.APPLICANT, subject=subject),
+        "officer": make_user(Role.OFFICER),
+        "supervisor": make_user(Role.SUPERVISOR),
+        "dept_user": make_user(Role.DEPARTMENT, department=department),
+    }

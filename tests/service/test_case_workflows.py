@@ -11,7 +11,14 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Case, CaseEvent, Notification, RecordEvent, Timer
 from app.models.enums import CaseKind, RecordClass, RecordState, Role, TimerStatus
 from app.services.cases import available_actions, repair_eligibility
-from tests.factories import act, make_department, make_record, make_subject, make_user, repair_uploads, submit
+from tests.factories import (
+    act,
+    make_people,
+    make_record,
+    make_user,
+    repair_uploads,
+    submit,
+)
 from workflows import CASE_WORKFLOWS
 
 # Wednesday 2026-09-30, 10:00 in Shanghai: the National Day holidays start tomorrow.
@@ -20,16 +27,7 @@ BEFORE_NATIONAL_DAY = datetime(2026, 9, 30, 10, 0)
 
 @pytest.fixture
 def people(db):
-    department = make_department()
-    subject = make_subject()
-    return {
-        "department": department,
-        "subject": subject,
-        "applicant": make_user(Role.APPLICANT, subject=subject),
-        "officer": make_user(Role.OFFICER),
-        "supervisor": make_user(Role.SUPERVISOR),
-        "dept_user": make_user(Role.DEPARTMENT, department=department),
-    }
+    return make_people()
 
 
 def _timers(db, case) -> dict[str, Timer]:

@@ -20,22 +20,23 @@ from app.services.cases import (
     get_case_page,
     reason_text,
 )
-from tests.factories import act, make_department, make_record, make_subject, make_user, repair_uploads, submit
+from tests.factories import (
+    act,
+    make_people,
+    make_record,
+    make_subject,
+    make_user,
+    repair_uploads,
+    submit,
+)
 from workflows import CASES_END_REASONS
 
 
 @pytest.fixture
 def p(db, frozen):
-    department = make_department()
-    subject = make_subject()
-    return {
-        "department": department,
-        "subject": subject,
-        "applicant": make_user(Role.APPLICANT, subject=subject),
-        "officer": make_user(Role.OFFICER),
-        "dept_user": make_user(Role.DEPARTMENT, department=department),
-        "record": make_record(subject=subject, department=department),
-    }
+    people = make_people()
+    people["record"] = make_record(subject=people["subject"], department=people["department"])
+    return people
 
 
 def _record_triggers(db, record) -> list[str]:

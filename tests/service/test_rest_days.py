@@ -15,9 +15,9 @@ from sqlalchemy import select
 from app import clock
 from app.extensions import db
 from app.models import CalendarOverride, Timer
-from app.models.enums import CaseKind, Role, TimerStatus
+from app.models.enums import CaseKind, TimerStatus
 from app.services.sla.timers import units_left
-from tests.factories import act, make_department, make_subject, make_user, submit
+from tests.factories import act, make_people, submit
 from tests.rulekit import policy_like
 
 ACCEPTED = datetime(2026, 12, 2, 10, 0)  # Wednesday
@@ -25,13 +25,7 @@ ACCEPTED = datetime(2026, 12, 2, 10, 0)  # Wednesday
 
 @pytest.fixture
 def people(db):
-    department = make_department()
-    subject = make_subject()
-    return {
-        "department": department,
-        "applicant": make_user(Role.APPLICANT, subject=subject),
-        "officer": make_user(Role.OFFICER),
-    }
+    return make_people()
 
 
 @pytest.fixture

@@ -7,25 +7,17 @@ from datetime import date, datetime
 import pytest
 
 from app import clock
-from app.models.enums import CaseKind, Role
+from app.models.enums import CaseKind
 from app.services.admin.jobs import expire_job
 from app.services.sla import sla_compliance, summarise
-from tests.factories import act, make_department, make_record, make_subject, make_user, submit
+from tests.factories import act, make_people, make_record, submit
 
 MONDAY = datetime(2026, 11, 2, 10, 0)  # an objection filed now: accept due Wednesday Nov 4, overall Nov 22
 
 
 @pytest.fixture
 def people(db):
-    department = make_department(name="测试局")
-    subject = make_subject()
-    return {
-        "department": department,
-        "subject": subject,
-        "applicant": make_user(Role.APPLICANT, subject=subject),
-        "officer": make_user(Role.OFFICER),
-        "dept_user": make_user(Role.DEPARTMENT, department=department),
-    }
+    return make_people(name="测试局")
 
 
 def _objection(p, publicity_end: date | None = None):

@@ -9,24 +9,23 @@ from sqlalchemy import select
 
 from app import clock
 from app.models import CaseEvent, Timer
-from app.models.enums import CaseKind, Role, TimerStatus
+from app.models.enums import CaseKind, TimerStatus
 from app.services.admin.jobs import sla_job
 from app.services.cases import automatic
-from tests.factories import act, make_department, make_record, make_subject, make_user, repair_uploads, submit
+from tests.factories import (
+    act,
+    make_people,
+    make_record,
+    repair_uploads,
+    submit,
+)
 
 MONDAY = datetime(2026, 11, 2, 10, 0)
 
 
 @pytest.fixture
 def people(db):
-    department = make_department()
-    subject = make_subject()
-    return {
-        "department": department,
-        "subject": subject,
-        "applicant": make_user(Role.APPLICANT, subject=subject),
-        "officer": make_user(Role.OFFICER),
-    }
+    return make_people()
 
 
 def _objection_awaiting_supplement(p):
