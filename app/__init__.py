@@ -10,14 +10,15 @@ from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from app import clock
 from app.cli import register_cli
-from app.extensions import babel, csrf, db, login_manager, migrate
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from app.logging_setup import install_scrubber
 from app.services.accounts import get_active_user
-from app.web import admin, api, auth, binding, cases, dept, desk, filters, portal, public
+from app.web import admin, api, auth, binding, cases, dept, desk, filters, oidc, portal, public
 from app.web.access import enforce_access_rules
 from app.web.errors import register_error_handlers
 from app.web.i18n import select_locale
@@ -39,6 +40,7 @@ def create_app(config: dict | str | None = None) -> Flask:
         app.config.from_mapping(load_config(config))
 
     _prepare_instance(app)
+    _trust_proxies(app)
     _init_logging(app)
     _init_extensions(app)
     _register_blueprints(app)
@@ -56,6 +58,15 @@ def _prepare_instance(app: Flask) -> None:
         Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
 
 
+def _trust_proxies(app: Flask) -> None:
+    """Behind ``TRUSTED_PROXY_COUNT`` reverse proxies, the client address and scheme are the ones
+    the nearest proxies saw (the last hops of X-Forwarded-For); with 0, the peer's, and a client's
+    own X-Forwarded-For is ignored (the throttles key on this address)."""
+    count = int(app.config.get("TRUSTED_PROXY_COUNT") or 0)
+    if count > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
+
+
 def _init_logging(app: Flask) -> None:
     install_scrubber()
 
@@ -64,6 +75,7 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: app.config["TIMEZONE"])
 
     login_manager.init_app(app)
@@ -110,7 +122,7 @@ def _register_blueprints(app: Flask) -> None:
             super().__init__(url_map, min=1, max=2**31 - 1)
 
     app.url_map.converters["id"] = IdConverter
-    for module in (public, auth, portal, binding, desk, dept, admin, api, cases):
+    for module in (public, auth, oidc, portal, binding, desk, dept, admin, api, cases):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # the API authenticates every call with a key, not a cookie
     app.before_request(refuse_nul_characters)
@@ -126,7 +138,7 @@ def _register_blueprints(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "frame-ancestors 'none'; form-action 'self'",
         )
-        if current_user.is_authenticated:
+        if not current_user.is_anonymous:  # not ``is_authenticated``: no reload after a commit
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 

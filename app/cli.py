@@ -14,7 +14,18 @@ from app.jobs import run_scheduler
 from app.models.enums import Role
 from app.services import calendar
 from app.services.accounts import create_key, find_department_by_code, get_user_by_username, revoke_key
-from app.services.admin import DEMO_ACCOUNTS, expire_job, has_data, job_health, run_job, seed_demo, sla_job
+from app.services.admin import (
+    DEMO_ACCOUNTS,
+    expire_job,
+    has_data,
+    job_health,
+    latest_recompute,
+    recompute,
+    run_job,
+    run_recompute,
+    seed_demo,
+    sla_job,
+)
 from app.services.notices import dispatch_pending, retry_notices
 from app.services.records import import_records, list_due_records
 
@@ -206,6 +217,34 @@ def register_job_cli(app: Flask) -> None:
             click.echo(f"{h.name:<9} every {int(h.every.total_seconds())}s  last {last}  "
                        f"{h.last_duration_ms or 0}ms  runs {h.runs}  failures {h.failures}  {behind}"
                        + (f"  error: {h.last_error}" if h.last_error else ""))
+
+    @app.cli.group("policy")
+    def policy_group() -> None:
+        """Policy versions: the recompute of records and cases onto the version in force."""
+
+    @policy_group.command("recompute")
+    @click.argument("version", type=click.IntRange(min=1))
+    @click.option("--by", "username", help="The admin this recompute is audited as (without it, as the system).")
+    def policy_recompute_command(version: int, username: str | None) -> None:
+        """Move records in publicity and open cases onto VERSION (the one in force), here, in the
+        foreground; a run of VERSION left unfinished (queued, or its process died) is resumed."""
+        actor = None
+        if username is not None:
+            actor = get_user_by_username(username)
+            if actor is None or not actor.is_active or actor.role != Role.ADMIN:
+                raise click.ClickException(f"no active admin with the user name {username!r}")
+        pending = latest_recompute()
+        try:
+            if pending is not None and not pending.finished and pending.version == version:
+                result = run_recompute()
+                if result is None:
+                    raise click.ClickException("another process is running this recompute")
+            else:
+                result = recompute(actor, version)
+        except DomainError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"version {result.version}: {result.records} records ({result.records_moved} with new dates), "
+                   f"{result.cases} cases ({result.timers_moved} deadlines moved, {result.cases_kept} kept)")
 
     @app.cli.group("records")
     def records_group() -> None:

@@ -48,6 +48,9 @@ LABELS = {
         "binding_ended": _l("Binding ended"),
         "binding_added": _l("Another account verified for your subject"),
         "binding_due": _l("Identity check due"),
+        "binding_overdue": _l("Identity check overdue"),
+        "sign_up_link": _l("Sign-up link (to an address)"),
+        "sign_up_exists": _l("Sign-up for an address that has an account"),
     },
     "actor": {
         "applicant": _l("Applicant"),
@@ -71,6 +74,16 @@ LABELS = {
         "oidc": _l("Identity service"),
         "migration": _l("Verified by migration"),
         "demo": _l("Demo data"),
+    },
+    "name_source": {  # whose word a subject's name is (issue 12)
+        "department": _l("A department's record"),
+        "verified": _l("Verified"),
+        "claimed": _l("Claimed at sign-up, not verified"),
+    },
+    "name_origin": {  # who gave a name that differs from the platform's
+        "department": _l("Department record"),
+        "officer": _l("Documents an officer verified"),
+        "oidc": _l("Identity service"),
     },
     "sanction_kind": {
         "warning": _l("Warning"),

@@ -37,22 +37,23 @@ COMPLAINT = Workflow(
         Clock("reopen_window", N_("Reopen window"), on_breach="close", binds=APPLICANT,
               description="the applicant may reopen once"),
     ),
-    # A department sees a complaint about it (or handed to it) once the platform accepted it.
+    # A department sees a complaint once it is handed to the department to answer; a complaint about
+    # a department that an officer handles stays between the complainant and the platform.
     states=(
         State("submitted", N_("Submitted"), clocks=("accept",)),
-        State("accepted", N_("Accepted"), clocks=("reply",), department_visible=True),
-        State("assigned", N_("Assigned"), clocks=("reply",), waits_for=HANDLER, department_visible=True),
-        State("responded", N_("Responded"), clocks=("reopen_window",), done=True, department_visible=True),
-        State("closed", N_("Closed"), final=True, department_visible=True),
+        State("accepted", N_("Accepted"), clocks=("reply",)),
+        State("assigned", N_("Assigned"), clocks=("reply",), waits_for=HANDLER),
+        State("responded", N_("Responded"), clocks=("reopen_window",), done=True),
+        State("closed", N_("Closed"), final=True),
         State("not_accepted", N_("Not accepted"), final=True),
-        State("withdrawn", N_("Withdrawn"), final=True, department_visible=True),
+        State("withdrawn", N_("Withdrawn"), final=True),
     ),
     transitions=(
         transition("accept", "submitted", "accepted", STAFF, label=N_("Accept"), bulk=True),
         transition("not_accept", "submitted", "not_accepted", STAFF, reason=True, label=N_("Not accept"),
                    templates=NOT_ACCEPT_GROUNDS),
         transition("assign", "accepted", "assigned", STAFF, effects=["assign_handler"], label=N_("Assign"),
-                   assigns=True),
+                   assigns=True, refers=True),  # refers when handed to the department, not to an officer
         transition("respond", "assigned", "responded", (*STAFF, DEPARTMENT), guards=["is_handler", NOT_COMPLAINED_OF],
                    reason=True,
                    label=N_("Respond"), answers=True),

@@ -91,8 +91,6 @@ class State:
     # Whom the case waits for here besides the officers: DEPARTMENT, APPLICANT or HANDLER.
     # The transition marked ``answers`` is their answer; department queues list these states.
     waits_for: str | None = None
-    # The department a case was referred to may see it here. Deny by default: a state says so.
-    department_visible: bool = False
     # An objection here keeps its record marked "under objection" in public.
     carries_objection_mark: bool = False
     public: bool = False  # a record here is in publicity (shown to the public while its dates say so)
@@ -144,6 +142,9 @@ class Transition:
     corrects: bool = False  # the actor may give the record's corrected fields
     bulk: bool = False  # offered on many cases at once from the officers' queue
     bars_repair: bool = False  # the repair rested on false material: the record's next one waits (policy)
+    # Puts the case before its department (a referral, an opinion request, a complaint handed to
+    # it): from then on, and only then, the department sees the case. Deny by default.
+    refers: bool = False
 
     def __post_init__(self) -> None:
         # StrEnum members (the record table) become bare names: the machine wants strings.
@@ -260,9 +261,11 @@ class Workflow:
                 raise ValueError(f"{self.name}: {role} answers by more than one trigger")
         clock_binds = {c.name: c.binds for c in self.clocks}
         for state in self.states:
-            # A department must see the case it is expected to answer.
-            if state.waits_for in (DEPARTMENT, HANDLER) and not state.department_visible:
-                raise ValueError(f"{self.name}.{state.name}: waits for a department it hides from")
+            # A department must see the case it is expected to answer: some referral leads there.
+            if state.waits_for in (DEPARTMENT, HANDLER) and not any(
+                    t.refers and t.dest == state.name for t in self.transitions):
+                raise ValueError(f"{self.name}.{state.name}: waits for a department it hides from: "
+                                 "no transition that refers the case leads there")
             for name in state.clocks:
                 if clock_binds[name] == DEPARTMENT and state.waits_for != DEPARTMENT:
                     raise ValueError(f"{self.name}.{state.name}: runs the department's clock {name} "
@@ -296,7 +299,7 @@ class Workflow:
         return tuple(dict.fromkeys(t.trigger for t in self.transitions))
 
     def states_where(self, test: Callable[[State], bool]) -> tuple[str, ...]:
-        """Names of the states with a fact, e.g. ``lambda s: s.department_visible``."""
+        """Names of the states with a fact, e.g. ``lambda s: s.carries_objection_mark``."""
         return tuple(s.name for s in self.states if test(s))
 
     def triggers_where(self, test: Callable[[Transition], bool]) -> tuple[str, ...]:

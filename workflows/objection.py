@@ -51,8 +51,8 @@ OBJECTION = Workflow(
         Clock("supplement", N_("Supplement by the applicant"), on_breach="lapse", binds=APPLICANT,
               description="the applicant's time to supply material"),
     ),
-    # A department sees a case referred to it from acceptance on: not what was filed before
-    # the platform accepted it, nor a case it never accepted.
+    # A department sees an objection once it is referred to it (``refers``) and from then on:
+    # never one the platform has not (yet) referred, though the record is its own.
     states=(
         # The record is marked "under objection" on receipt (the rule: within 1 working day), so an
         # objection holds the mark from submission on, until it is not accepted, withdrawn, lapses
@@ -60,17 +60,15 @@ OBJECTION = Workflow(
         State("submitted", N_("Submitted"), clocks=("accept", "overall"), carries_objection_mark=True),
         State("awaiting_supplement", N_("Awaiting supplement"), clocks=("supplement",), pauses=True,
               waits_for=APPLICANT, carries_objection_mark=True),
-        State("accepted", N_("Accepted"), clocks=("refer", "overall"), department_visible=True,
-              carries_objection_mark=True),
+        State("accepted", N_("Accepted"), clocks=("refer", "overall"), carries_objection_mark=True),
         State("referred", N_("Referred to department"), clocks=("verify", "verify_limit", "overall"),
-              waits_for=DEPARTMENT, department_visible=True, carries_objection_mark=True),
-        State("replied", N_("Department replied"), clocks=("overall",), department_visible=True,
-              carries_objection_mark=True),
-        State("decided", N_("Decided"), clocks=NO_SLA, done=True, department_visible=True),
-        State("closed", N_("Closed"), final=True, department_visible=True),
+              waits_for=DEPARTMENT, carries_objection_mark=True),
+        State("replied", N_("Department replied"), clocks=("overall",), carries_objection_mark=True),
+        State("decided", N_("Decided"), clocks=NO_SLA, done=True),
+        State("closed", N_("Closed"), final=True),
         State("not_accepted", N_("Not accepted"), final=True),
-        State("withdrawn", N_("Withdrawn"), final=True, department_visible=True),
-        State("lapsed", N_("Lapsed"), final=True, department_visible=True),
+        State("withdrawn", N_("Withdrawn"), final=True),
+        State("lapsed", N_("Lapsed"), final=True),
     ),
     transitions=(
         # The mark was set on submission; acceptance sets it again only if it is missing (an
@@ -86,7 +84,7 @@ OBJECTION = Workflow(
         transition("lapse", "awaiting_supplement", "lapsed", SYSTEM, label=N_("Lapse"),
                    effects=["clear_objection_mark"]),
         transition("refer", "accepted", "referred", STAFF, label=N_("Refer to department"),
-                   effects=["assign_department"]),
+                   effects=["assign_department"], refers=True),
         transition("reply", "referred", "replied", DEPARTMENT, guards=["is_case_department"], reason=True,
                    label=N_("Reply to referral"), answers=True, findings=FINDINGS, corrects=True,
                    effects=["take_corrections"]),

@@ -5,13 +5,14 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, Regexp
+from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional
 
 from app.forms.validators import SubjectIdentifier
 
 
 class SignInForm(FlaskForm):
-    username = StringField(_l("User name"), validators=[InputRequired(), Length(max=64)])
+    # Older accounts have user names; accounts made by sign-up since issue 12 sign in with their address.
+    username = StringField(_l("User name or e-mail"), validators=[InputRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=256)])
     next = HiddenField()
 
@@ -31,17 +32,9 @@ class SignUpForm(FlaskForm):
         _l("Name of the legal entity or person"), validators=[InputRequired(), Length(max=200)]
     )
     display_name = StringField(_l("Your name (contact person)"), validators=[Optional(), Length(max=100)])
-    username = StringField(
-        _l("User name"),
-        validators=[
-            InputRequired(),
-            Length(min=3, max=64),
-            Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("Use letters, digits, dot, dash or underscore.")),
-        ],
-    )
     email = EmailField(
         _l("E-mail"),
-        validators=[Optional(), Length(max=254), Email(message=_l("This is not an e-mail address."))],
+        validators=[InputRequired(), Length(max=254), Email(message=_l("This is not an e-mail address."))],
     )
     password = PasswordField(
         _l("Password"),
@@ -51,6 +44,10 @@ class SignUpForm(FlaskForm):
         _l("Repeat password"),
         validators=[InputRequired(), EqualTo("password", message=_l("The two passwords differ."))],
     )
+
+
+class FinishSignUpForm(FlaskForm):
+    """The button on the link's page: a POST with its token, so a mail scanner's GET makes nothing."""
 
 
 class NewPasswordForm(FlaskForm):

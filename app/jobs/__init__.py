@@ -14,7 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
 from app import clock
-from app.services.admin import JOBS, run_job
+from app.services.admin import JOBS, RECOMPUTE_POLL_EVERY, run_job, run_recompute
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,31 @@ def _runner(app: Flask, name: str):
 
     run.__name__ = f"{name}_job"
     return run
+
+
+def _recompute_runner(app: Flask):
+    def run() -> None:
+        with app.app_context():
+            try:
+                result = run_recompute()
+            except Exception:  # the run is marked failed, with its error, on the policy page
+                log.exception("policy recompute failed")
+                return
+            if result is not None:
+                log.info("policy recompute done: %s", result)
+
+    run.__name__ = "recompute_poll"
+    return run
+
+
+def add_recompute_poll(app: Flask, scheduler) -> None:
+    """Look for a queued policy recompute every few seconds (the admin page queues it in the
+    database, the queue this process shares with the web servers) and run it, or resume one whose
+    process died. One runs at a time across hosts (its job lock); a long run does not hold up the
+    other jobs (a thread of its own)."""
+    scheduler.add_job(_recompute_runner(app), IntervalTrigger(seconds=int(RECOMPUTE_POLL_EVERY.total_seconds()),
+                                                               timezone=clock.PLATFORM_TZ),
+                      id="recompute", name="recompute", next_run_time=clock.now())
 
 
 def build_scheduler(app: Flask, scheduler_class=BlockingScheduler):
@@ -52,6 +77,7 @@ def build_scheduler(app: Flask, scheduler_class=BlockingScheduler):
 
 def run_scheduler(app: Flask) -> None:
     scheduler = build_scheduler(app)
+    add_recompute_poll(app, scheduler)
 
     def stop(signum, frame):
         log.info("scheduler stopping (signal %s)", signum)

@@ -3,13 +3,13 @@ from app.models.apikey import ApiKey
 from app.models.audit import AdminAudit
 from app.models.binding import BindingDocument, BindingEvent, SubjectBinding
 from app.models.calendar import CalendarOverride
-from app.models.case import Attachment, Case, CaseEvent, CaseNumberCounter, Timer
-from app.models.jobs import JobRun
+from app.models.case import Attachment, Case, CaseEvent, CaseNumberCounter, QueueCount, Timer
+from app.models.jobs import JobRun, RecomputeRun, RecomputeState
 from app.models.notification import Notification
-from app.models.org import Department, Subject, User
+from app.models.org import Department, Subject, SubjectNameMismatch, User
 from app.models.policy import Policy
-from app.models.record import CreditRecord, RecordEvent
-from app.models.security import PasswordReset, SignInAttempt
+from app.models.record import CreditRecord, ExpiryRun, RecordEvent
+from app.models.security import PasswordReset, SignInAttempt, SignUpRequest
 from app.models.webhook import WebhookSubscription
 
 __all__ = [
@@ -22,16 +22,22 @@ __all__ = [
     "Case",
     "CaseEvent",
     "CaseNumberCounter",
+    "QueueCount",
     "CreditRecord",
     "Department",
+    "ExpiryRun",
     "JobRun",
     "Notification",
     "PasswordReset",
     "Policy",
+    "RecomputeRun",
+    "RecomputeState",
     "RecordEvent",
     "SignInAttempt",
+    "SignUpRequest",
     "Subject",
     "SubjectBinding",
+    "SubjectNameMismatch",
     "Timer",
     "User",
     "WebhookSubscription",

@@ -14,6 +14,7 @@ from app.models.org import Department, Subject, User
 from app.models.record import CreditRecord
 
 ONE_OPEN_PER_RECORD = text("closed_at IS NULL AND kind IN ('objection', 'repair')")
+OPEN_WITH_DEADLINE = text("closed_at IS NULL AND due_at IS NOT NULL")
 
 
 class Case(Base):
@@ -32,6 +33,9 @@ class Case(Base):
         Index("ix_case_state_due_at", "state", "due_at"),
         Index("ix_case_assignee_state", "assignee_id", "state"),
         Index("ix_case_department_state", "department_id", "state"),
+        # Overdue and due-soon counts per queue: a range on the open cases' deadlines only.
+        Index("ix_case_open_due_at", "due_at", "kind", "state",
+              postgresql_where=OPEN_WITH_DEADLINE, sqlite_where=OPEN_WITH_DEADLINE),
         # A record takes one open objection and one open repair per subject at a time. "Open"
         # is "not done": ``closed_at`` is set exactly when a case reaches a done state (decided,
         # approved, responded or final; ``apply_transition``) and cleared when it leaves one. A
@@ -43,13 +47,18 @@ class Case(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)  # e.g. YY-2026-000042
-    kind: Mapped[str] = mapped_column(String(10))
-    state: Mapped[str] = mapped_column(String(30))
+    # ``active_history``: a change always knows the value it replaces, which the queue counts
+    # (``QueueCount``) move the case from, even when the attribute was not loaded before.
+    kind: Mapped[str] = mapped_column(String(10), active_history=True)
+    state: Mapped[str] = mapped_column(String(30), active_history=True)
     subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"), index=True)
     record_id: Mapped[int | None] = mapped_column(ForeignKey("credit_record.id"), index=True)
     applicant_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), active_history=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    # When the case was first put before its department (a transition that ``refers``: a referral,
+    # an opinion request, a complaint handed to it). The department sees the case from then on only.
+    referred_at: Mapped[datetime | None]
     # A complaint about the handling of another case names it; that case's officer cannot handle it.
     about_case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
     policy_version: Mapped[int] = mapped_column(ForeignKey("policy.version"))
@@ -93,7 +102,11 @@ class CaseEvent(EventColumns, Base):
 
 
 class CaseNumberCounter(Base):
-    """Last number handed out per kind and year, so numbers run 000001, 000002 ... each year."""
+    """Last number handed out per kind and year, so numbers run 000001, 000002 ... each year.
+
+    SQLite only (one writer at a time anyway). PostgreSQL draws from a sequence per kind and
+    year, ``case_number_<kind>_<year>`` (``next_case_number``), which never makes writers wait.
+    """
 
     __tablename__ = "case_number_counter"
     __table_args__ = (check_in("kind", CaseKind),)
@@ -101,6 +114,24 @@ class CaseNumberCounter(Base):
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)
     year: Mapped[int] = mapped_column(primary_key=True)
     last: Mapped[int] = mapped_column(default=0)
+
+
+class QueueCount(Base):
+    """How many cases are in each queue: per kind, state and assignee (0: nobody), all cases.
+
+    Kept by delta in the transaction of every change that moves a case (``queue_counts``):
+    written as that transaction's last statement, spread over a few ``shard`` rows per queue so
+    that concurrent writers rarely wait on the same row. A queue's count is the sum of its
+    shards. ``recount_queues`` rebuilds the table from the cases.
+    """
+
+    __tablename__ = "queue_count"
+
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    state: Mapped[str] = mapped_column(String(30), primary_key=True)
+    assignee_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    shard: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(default=0)
 
 
 class Attachment(Base):

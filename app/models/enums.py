@@ -38,6 +38,23 @@ class BindingMethod(StrEnum):
     DEMO = "demo"  # the demo data's accounts
 
 
+class SubjectNameSource(StrEnum):
+    """Where the platform's name for a subject comes from (issue 12): an unverified account's word
+    is never the public's name for it."""
+
+    DEPARTMENT = "department"  # a department's record
+    VERIFIED = "verified"  # documents an officer checked, or the identity service's verified claims
+    CLAIMED = "claimed"  # typed at sign-up; replaced by the first department or verified name
+
+
+class NameMismatchOrigin(StrEnum):
+    """Who gave the name that differs from the platform's."""
+
+    DEPARTMENT = "department"  # a record entered, imported or sent by the API
+    OFFICER = "officer"  # the documents an officer verified
+    OIDC = "oidc"  # the identity service's verified claims
+
+
 class BindingDocumentKind(StrEnum):
     BUSINESS_LICENCE = "business_licence"  # 营业执照
     IDENTITY_CARD = "identity_card"  # 居民身份证

@@ -1,12 +1,14 @@
-"""Scheduled jobs: one row per job, both its lock (for SQLite) and its heartbeat."""
+"""Scheduled jobs: one row per job, both its lock (for SQLite) and its heartbeat; policy recompute runs."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import String, Text
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
+from app.models.enums import check_in
 
 
 class JobRun(Base):
@@ -30,3 +32,48 @@ class JobRun(Base):
     last_host: Mapped[str | None] = mapped_column(String(120))
     runs: Mapped[int] = mapped_column(default=0, server_default="0")
     failures: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class RecomputeState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class RecomputeRun(Base):
+    """One policy recompute an admin asked for: the queue the scheduler reads, and its progress.
+
+    The web request only adds a queued row; the scheduler process runs it chunk by chunk, each
+    chunk committed with the counters and the cursor (the last record and case id done), so a
+    run that died resumes after its last committed chunk. ``active`` is true while the run is
+    queued or running and NULL after: its unique constraint lets one run be active at a time.
+    """
+
+    __tablename__ = "recompute_run"
+    __table_args__ = (check_in("state", RecomputeState), UniqueConstraint("active"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(ForeignKey("policy.version"))
+    state: Mapped[str] = mapped_column(String(10), default=RecomputeState.QUEUED)
+    active: Mapped[bool | None] = mapped_column(default=True)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))  # NULL: the CLI
+    requested_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]  # the last committed chunk
+    host: Mapped[str | None] = mapped_column(String(120))
+    records_total: Mapped[int] = mapped_column(default=0, server_default="0")
+    records_done: Mapped[int] = mapped_column(default=0, server_default="0")
+    records_moved: Mapped[int] = mapped_column(default=0, server_default="0")  # with new dates
+    cases_total: Mapped[int] = mapped_column(default=0, server_default="0")
+    cases_done: Mapped[int] = mapped_column(default=0, server_default="0")
+    cases_kept: Mapped[int] = mapped_column(default=0, server_default="0")  # in a state without clocks
+    timers_moved: Mapped[int] = mapped_column(default=0, server_default="0")
+    record_cursor: Mapped[int] = mapped_column(default=0, server_default="0")
+    case_cursor: Mapped[int] = mapped_column(default=0, server_default="0")
+    error: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (RecomputeState.DONE, RecomputeState.FAILED)

@@ -17,7 +17,8 @@ class Notification(Base):
         check_in("channel", Channel),
         check_in("status", NotificationStatus),
         CheckConstraint(
-            "recipient_user_id IS NOT NULL OR recipient_department_id IS NOT NULL",
+            "recipient_user_id IS NOT NULL OR recipient_department_id IS NOT NULL"
+            " OR (recipient_address IS NOT NULL AND channel = 'email')",
             name="has_recipient",
         ),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
@@ -33,6 +34,8 @@ class Notification(Base):
     channel: Mapped[str] = mapped_column(String(10))
     recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     recipient_department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    # An e-mail to an address with no account behind it (a sign-up's link): no inbox, no webhook.
+    recipient_address: Mapped[str | None] = mapped_column(String(254))
     template: Mapped[str] = mapped_column(String(60))
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(10), default=NotificationStatus.PENDING)

@@ -16,6 +16,19 @@ from app.models.org import Department, Subject
 EARLIEST_DECISION_DATE = date(1990, 1, 1)
 
 
+class ExpiryRun(Base):
+    """One run of the expiry job that retired something: its digests and console pages name it.
+
+    ``finished_at`` stays empty for a run that died between batches (what it committed stands)."""
+
+    __tablename__ = "expiry_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    retired: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
 class CreditRecord(Base):
     __tablename__ = "credit_record"
     __table_args__ = (
@@ -42,6 +55,8 @@ class CreditRecord(Base):
         # The public query asks by subject, the department inbox by department.
         Index("ix_credit_record_subject_state", "subject_id", "state"),
         Index("ix_credit_record_department_state", "department_id", "state"),
+        # A department's records retired by one run of the expiry job, in id order (its digest's page).
+        Index("ix_credit_record_retired_in_run", "retired_in_run", "department_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,6 +91,8 @@ class CreditRecord(Base):
     # Provided later than the policy's publication deadline (7 working days after the decision).
     published_late: Mapped[bool] = mapped_column(default=False, server_default="0")
     retired_at: Mapped[datetime | None]
+    # The run of the expiry job that retired it (its department's digest names the run).
+    retired_in_run: Mapped[int | None] = mapped_column(ForeignKey("expiry_run.id"))
     purged_at: Mapped[datetime | None]
 
     version: Mapped[int] = mapped_column(default=1, server_default="1")

@@ -1,9 +1,9 @@
-"""Sign-in attempts, kept to throttle guessing per account and per address."""
+"""Sign-in attempts (kept to throttle guessing), password-reset links, pending sign-ups."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app import clock
@@ -18,8 +18,8 @@ class SignInAttempt(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # The name as typed (lower-cased), whether or not such an account exists.
-    username: Mapped[str] = mapped_column(String(64))
+    # The name as typed (lower-cased), whether or not such an account exists; e-mail addresses too.
+    username: Mapped[str] = mapped_column(String(254))
     address: Mapped[str] = mapped_column(String(45))
     succeeded: Mapped[bool]
     at: Mapped[datetime] = mapped_column(default=clock.now)
@@ -42,3 +42,37 @@ class PasswordReset(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     voided_at: Mapped[datetime | None]
+
+
+class SignUpRequest(Base):
+    """A sign-up waiting for its e-mail link (issue 12): nothing exists until the link is used.
+
+    The form's answer is the same whoever asks, so the account, the subject and the binding are
+    made only by the one who can read the mail. Only the SHA-256 of the link's token is kept.
+    ``used_at`` is set by one conditional UPDATE, so two uses of one link make one account.
+    """
+
+    __tablename__ = "sign_up_request"
+    __table_args__ = (
+        CheckConstraint("identifier_kind IN ('legal', 'natural')", name="identifier_kind_allowed"),
+        # An account made from the request means the request was used.
+        CheckConstraint("user_id IS NULL OR used_at IS NOT NULL", name="account_means_used"),
+        # The purge of old requests, and "is a request waiting for this address".
+        Index("ix_sign_up_request_email_created_at", "email", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))  # lower-cased; the account's user name
+    password_hash: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(100))
+    identifier_kind: Mapped[str] = mapped_column(String(10))
+    identifier: Mapped[str] = mapped_column(String(18))
+    claimed_name: Mapped[str] = mapped_column(String(200))  # the subject's name as typed; the binding keeps it
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))  # the account it made
+
+    def __repr__(self) -> str:  # never the address nor the identifier: reprs end up in logs
+        return f"<SignUpRequest {self.id}>"

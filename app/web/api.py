@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict
+from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
 
+from app import clock
 from app.errors import NotFound
 from app.models import CreditRecord
 from app.services import accounts, records
@@ -99,10 +101,13 @@ def index():
 
 @bp.route("/records")
 @api_key
-@operation("The department's records, oldest first, 100 a page (keyset: pass the last id as after)",
+@operation("The department's records, oldest first, 100 a page (keyset: pass the last id as after); with "
+           "retired_since, only those the expiry job retired at or after that instant (a date is its start, "
+           "platform time; a time without offset is platform time)",
            response={"type": "object", "properties": {"records": {"type": "array", "items": RECORD_SCHEMA},
                                                        "next_after": {"type": ["integer", "null"]}}},
-           query={"after": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}})
+           query={"after": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+                  "retired_since": {"type": "string", "format": "date-time"}})
 def list_records():
     try:
         after = int(request.args.get("after", "0"))
@@ -110,8 +115,24 @@ def list_records():
         after = -1
     if not 0 <= after <= 2**31 - 1:
         raise ApiError(400, "after must be a record id (an integer from 0).")
-    page, next_after = records.list_records_page(g.api_key.department_id, after, limit=100)
+    if "retired_since" in request.args:
+        since = _instant(request.args["retired_since"])
+        page, next_after = records.list_retired_since(g.api_key.department_id, since, after, limit=100)
+    else:
+        page, next_after = records.list_records_page(g.api_key.department_id, after, limit=100)
     return jsonify(records=[_record_json(r) for r in page], next_after=next_after)
+
+
+def _instant(text: str) -> datetime:
+    """An ISO-8601 date or date and time; platform time unless it names its offset."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        value = value if value.tzinfo else value.replace(tzinfo=clock.PLATFORM_TZ)
+        value.astimezone(UTC)  # as it is stored: year 1 or 9999 with an offset does not fit
+    except (ValueError, OverflowError):
+        raise ApiError(400, "retired_since must be an ISO-8601 date or time, e.g. 2027-06-01 or "
+                            "2027-06-01T03:00:00+08:00.") from None
+    return value
 
 
 @bp.route("/records/<id:record_id>")

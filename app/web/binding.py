@@ -92,7 +92,7 @@ def show(binding_id: int):
         status = 422
     return render_template(
         "binding/show.html", binding=binding, form=form, documents=bindings.list_documents(binding),
-        history=bindings.list_binding_events(binding),
+        history=bindings.list_binding_events(binding), name_flags=bindings.list_open_name_mismatches_of(binding.subject_id),
         actions=[t for t in BINDING.transitions_from(binding.state) if current_user.role in t.actors],
     ), status
 

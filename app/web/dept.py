@@ -4,7 +4,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -20,9 +20,12 @@ from app.services.records import (
     count_records_by_state,
     enter_record,
     get_department_record_page,
+    get_retired_page,
     import_records,
+    iter_retired_csv,
     list_correction_days,
     list_records_of_department,
+    retired_csv_name,
     revoke_department_record,
 )
 from app.web.access import roles
@@ -169,3 +172,24 @@ def revoke_record(record_id: int):
         return _record_page(record_id, revocation=form, status=error.status)
     flash(_("The record was revoked and withdrawn from publicity."), "success")
     return redirect(url_for("dept.record", record_id=record_id))
+
+
+@bp.route("/retired/<id:run_id>")
+@roles(Role.DEPARTMENT)
+def retired(run_id: int):
+    """The records one run of the expiry job retired for this department (its digest's link),
+    100 a page; 404 when the run retired none of ours."""
+    after = request.args.get("after", "0")
+    if not after.isdigit() or int(after) > 2**31 - 1:
+        abort(400)
+    page = get_retired_page(current_user.department_id, run_id, after=int(after))
+    return render_template("dept/retired.html", page=page, run_id=run_id)
+
+
+@bp.route("/retired/<id:run_id>.csv")
+@roles(Role.DEPARTMENT)
+def retired_csv(run_id: int):
+    """The same list whole, as CSV, streamed."""
+    get_retired_page(current_user.department_id, run_id, limit=1)  # 404 unless the run retired ours
+    return Response(stream_with_context(iter_retired_csv(current_user.department_id, run_id)), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={retired_csv_name(run_id)}"})

@@ -10,13 +10,19 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from app import clock
-from app.errors import InvalidInput
+from app.errors import DomainError, InvalidInput
 from app.forms.desk import BulkForm, QueueFilterForm
+from app.forms.names import NameResolutionForm
 from app.forms.validators import choices
 from app.labels import label
 from app.models.enums import Role
 from app.services.accounts import list_departments, list_officers
-from app.services.binding import identity_check_rule
+from app.services.binding import (
+    get_name_mismatch,
+    identity_check_rule,
+    list_open_name_mismatches,
+    resolve_name_mismatch,
+)
 from app.services.cases import (
     BULK_TRIGGERS,
     QueueCursor,
@@ -26,6 +32,7 @@ from app.services.cases import (
     due_soon_horizon,
     list_open_cases,
     list_queue,
+    open_queue_counts,
 )
 from app.services.policy import clock_rule, get_policy_in_force
 from app.services.records import count_late_publications
@@ -77,7 +84,7 @@ def queues():
     form = _filter_form()
     if request.args and not form.validate():
         return render_template("desk/queues.html", form=form, cases=[], next_cursor=None,
-                               counts=count_open_cases(), overdue=count_open_cases(clock.now()),
+                               counts=open_queue_counts(current_user.id), overdue=count_open_cases(clock.now()),
                                bulk=_bulk_form(), now=clock.now()), 422
     try:
         after = QueueCursor.decode(form.after.data) if form.after.data else None
@@ -95,7 +102,7 @@ def queues():
     rows, next_cursor = list_queue(current_user, filters, after)
     args = {k: v for k, v in request.args.items() if k != "after"}
     return render_template(
-        "desk/queues.html", form=form, cases=rows, counts=count_open_cases(),
+        "desk/queues.html", form=form, cases=rows, counts=open_queue_counts(current_user.id),
         overdue=count_open_cases(clock.now()), bulk=_bulk_form(), now=clock.now(), soon=due_soon_horizon(),
         next_url=url_for("desk.queues", **args, after=next_cursor.encode()) if next_cursor else None,
         first_url=url_for("desk.queues", **args) if after else None,
@@ -187,6 +194,41 @@ def sla_csv():
                          f"{r.rate:.4f}"])
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename=sla-{days}d.csv"})
+
+
+def _names_page(failed: int | None = None, form: NameResolutionForm | None = None, status: int = 200):
+    return render_template("desk/names.html", rows=list_open_name_mismatches(), form=form or NameResolutionForm(),
+                           failed=failed), status
+
+
+@bp.route("/names")
+@roles(Role.OFFICER, Role.SUPERVISOR)
+def names():
+    """Names that disagree with the platform's, oldest first: an officer decides which stands."""
+    return _names_page()
+
+
+@bp.route("/names/<id:mismatch_id>/resolve", methods=["POST"])
+@roles(Role.OFFICER, Role.SUPERVISOR)
+def resolve_name(mismatch_id: int):
+    """Keep the platform's name or take the given one, with a reason; the list again on a refusal.
+
+    An unknown mismatch is a 404, one decided meanwhile (or a name changed meanwhile) a 409.
+    """
+    get_name_mismatch(mismatch_id)  # an unknown one is a 404 whatever the form says
+    form = NameResolutionForm()
+    if form.validate_on_submit():
+        try:
+            resolve_name_mismatch(current_user, mismatch_id, form.keep.data, form.reason.data,
+                                  form.seen.data if form.seen.data else None)
+        except DomainError as error:
+            if error.status in (404, 409):
+                raise
+            form.form_errors.append(str(error))
+        else:
+            flash(_("The subject's name is decided."), "success")
+            return redirect(url_for("desk.names"))
+    return _names_page(mismatch_id, form, 422)
 
 
 ALL_WORKFLOWS = {**CASE_WORKFLOWS, RECORD.name: RECORD, BINDING.name: BINDING}

@@ -6,14 +6,20 @@ The API's problem details (RFC 9457) are made here too.
 """
 from __future__ import annotations
 
+import math
+import time
+from datetime import timedelta
+
 from flask import Blueprint, Flask, jsonify, render_template, request
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from app.errors import DomainError
-from app.extensions import db
+from app.extensions import db, limiter
 
 
 def _titles() -> dict[int, str]:
@@ -55,7 +61,37 @@ def _render(status: int, detail: str | None = None):
     return render_template("error.html", status=status, title=title, detail=detail), status
 
 
+def _retry_after() -> int:
+    """Seconds until the breached limit's window ends (at least 1; 60 if it cannot be told)."""
+    breached = limiter.current_limit
+    if breached is None:
+        return 60
+    return max(1, math.ceil(breached.window.reset_time - time.time()))
+
+
+def _wait_text(seconds: int) -> str:
+    """``seconds`` rounded up to a whole second, minute, hour or day, in the reader's language:
+    never a shorter wait than the real one."""
+    unit = next(u for u in (86400, 3600, 60, 1) if seconds >= u or u == 1)
+    return format_timedelta(timedelta(seconds=math.ceil(seconds / unit) * unit), threshold=1)
+
+
+def _too_many_requests():
+    """A throttle's refusal: 429 with Retry-After, and a page that says how long to wait."""
+    wait = _retry_after()
+    if request.blueprint == "api" or request.path.startswith("/api/") or request.accept_mimetypes.best == "application/problem+json":
+        response, status = _render(429, _("Too many requests. Please try again in %(wait)s.", wait=_wait_text(wait)))
+    else:
+        response = render_template("errors/429.html", wait=_wait_text(wait), public_query=request.endpoint == "public.query")
+        status = 429
+    return response, status, {"Retry-After": str(wait)}
+
+
 def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(error: RateLimitExceeded):
+        return _too_many_requests()
+
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         return _render(

@@ -5,9 +5,10 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.forms.public import PublicQueryForm
-from app.services.records import find_public_records, list_correction_days
+from app.services.records import list_correction_days, query_public_records
 from app.web.access import public
 from app.web.home import home_endpoint
+from app.web.throttle import throttle_public_query
 
 bp = Blueprint("public", __name__)
 
@@ -22,16 +23,18 @@ def index():
 
 @bp.route("/query", methods=["GET", "POST"])
 @public
+@throttle_public_query
 def query():
-    """Records in publicity about one subject, with the "under objection" mark.
+    """Records in publicity about one subject, with the "under objection" mark: a company by its
+    code or exact name, a person by name and identity number together (issue 12).
 
     POSTed, so that identity numbers stay out of URLs, browser histories and proxy logs.
     """
     form = PublicQueryForm()
     if not form.is_submitted():
-        return render_template("public/query.html", form=form, searched=False)
+        return render_template("public/query.html", form=form, answer=None)
     if not form.validate():
-        return render_template("public/query.html", form=form, searched=False), 422
-    subject, records = find_public_records(form.identifier.data)
-    return render_template("public/query.html", form=form, searched=True, subject=subject, records=records,
-                           corrected_on=list_correction_days(records))
+        return render_template("public/query.html", form=form, answer=None), 422
+    answer = query_public_records(form.identifier.data, form.person_name.data)
+    return render_template("public/query.html", form=form, answer=answer,
+                           corrected_on=list_correction_days(answer.records))

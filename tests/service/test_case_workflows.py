@@ -201,8 +201,8 @@ def test_complaint_end_to_end_with_one_reopen(db, people):
         act(case, "accept", p["officer"])
         act(case, "assign", p["officer"], assignee_id=p["officer"].id)
         assert _local_day(_timers(db, case)["reply"].due_at) == date(2026, 12, 2)  # 30 cd
-        with pytest.raises(Conflict):
-            act(case, "respond", p["dept_user"], "部门答复")  # assigned to an officer, not to them
+        with pytest.raises(NotFound):
+            act(case, "respond", p["dept_user"], "部门答复")  # an officer's: never put before the department
         act(case, "respond", p["officer"], "已答复")
         assert _local_day(_timers(db, case)["reopen_window"].due_at) == date(2026, 11, 17)
         act(case, "reopen", p["applicant"], "答复未解决问题")

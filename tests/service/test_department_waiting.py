@@ -1,5 +1,5 @@
 """What a department is asked to answer, and what it may see: read from the workflows' facts
-(``State.waits_for``, ``State.department_visible``), the same list on its page and in the API.
+(``State.waits_for``, ``Transition.refers``), the same list on its page and in the API.
 
 Each case left out differs from one listed in exactly one property: its state, the
 department it went to, or whether an officer rather than the department handles it.
@@ -83,12 +83,48 @@ def test_the_page_and_the_api_list_the_same_cases(client, db, world):
         assert referred.number in page and handed_to_us.number in page, path
 
 
-def test_a_department_sees_a_case_about_it_from_acceptance_on(db, world):
+def test_a_department_sees_a_complaint_only_once_it_is_handed_to_it(db, world):
+    """Issue 12: a complaint about a department that an officer handles stays between the
+    complainant and the platform; handed to the department, it stays visible to it."""
     w = world
-    seen = _complaint(w, ("accept", {}))
+    accepted = _complaint(w, ("accept", {}))
     waiting = _complaint(w)  # not yet accepted
     refused = _complaint(w, ("not_accept", {}))
-    assert can_view(w["our_user"], seen)
-    assert not can_view(w["our_user"], waiting)
-    assert not can_view(w["our_user"], refused)
-    assert not can_view(make_user(Role.DEPARTMENT, department=w["theirs"]), seen)
+    to_officer = _complaint(w, ("accept", {}), ("assign", {"assignee_id": w["officer"].id}))
+    to_us = _complaint(w, ("accept", {}), ("assign", {"department_id": w["ours"].id}))
+    for case in (accepted, waiting, refused, to_officer):
+        assert not can_view(w["our_user"], case), case.state
+        assert case.referred_at is None
+    assert can_view(w["our_user"], to_us) and to_us.referred_at is not None
+    assert not can_view(make_user(Role.DEPARTMENT, department=w["theirs"]), to_us)
+    act(to_us, "respond", w["our_user"], "部门答复")
+    assert to_us.state == "responded" and can_view(w["our_user"], to_us)  # was referred: still sees it
+
+
+def test_a_department_sees_an_objection_from_its_referral_on_and_not_before(db, world):
+    w = world
+    with clock.frozen_clock(datetime(2026, 11, 10, 10, 0)):
+        case = _objection(w, w["ours"])
+        assert case.department_id == w["ours"].id  # its record's department ...
+        assert not can_view(w["our_user"], case)  # ... but not referred yet
+        act(case, "accept", w["officer"])
+        assert not can_view(w["our_user"], case)
+        act(case, "refer", w["officer"])
+        assert can_view(w["our_user"], case) and case.referred_at == clock.now()
+        act(case, "reply", w["our_user"], "核实无误", verification="correct")
+        act(case, "decide_maintain", w["officer"], "维持")
+        assert can_view(w["our_user"], case)
+
+
+def test_a_department_sees_a_repair_once_asked_for_its_opinion(db, world):
+    w = world
+    with clock.frozen_clock(datetime(2026, 11, 10, 10, 0)):
+        repair = submit(w["applicant"], CaseKind.REPAIR,
+                        make_record(subject=w["subject"], department=w["ours"], decision_date=date(2026, 5, 1)),
+                        repair_uploads())
+        act(repair, "accept", w["officer"])
+        assert repair.state == "under_review" and not can_view(w["our_user"], repair)
+        act(repair, "ask_department", w["officer"])
+        assert can_view(w["our_user"], repair)
+        act(repair, "give_opinion", w["our_user"], "同意修复")
+        assert repair.state == "under_review" and can_view(w["our_user"], repair)

@@ -11,6 +11,7 @@ from app import clock
 from app.models import Case, CreditRecord, Notification, RecordEvent
 from app.models.enums import CaseKind, RecordClass, RecordState, Role
 from app.services.admin.jobs import expire_job
+from app.services.records import get_retired_page
 from app.services.records.expiry import list_due_records, retire_expired_records
 from tests.factories import act, make_department, make_record, make_subject, make_user, submit
 
@@ -78,7 +79,9 @@ def test_each_department_gets_a_digest_listing_its_records(db, records):
     listed = Counter()
     for digest in digests:
         mine = [r for r in _retired(db) if r.department_id == digest.recipient_department_id]
-        assert sorted(digest.payload["records"]) == sorted(r.decision_number for r in mine)
+        page = get_retired_page(digest.recipient_department_id, digest.payload["run"])  # the digest's link
+        assert sorted(r.decision_number for r in page.records) == sorted(r.decision_number for r in mine)
+        assert digest.payload["count"] == page.count == len(mine)
         listed[digest.recipient_department_id] += digest.payload["count"]
     assert sum(listed.values()) == result.retired
 

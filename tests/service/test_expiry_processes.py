@@ -65,7 +65,12 @@ def _state(app):
         )
         per_record = Counter(db.session.scalars(select(RecordEvent.record_id).where(RecordEvent.trigger == "expire")))
         digests = db.session.scalars(select(Notification).where(Notification.template == "records_retired")).all()
-        listed = Counter(n for d in digests for n in d.payload["records"])
+        # Each record in the digest of its run and department: one digest per (department, run).
+        runs = Counter((d.recipient_department_id, d.payload["run"]) for d in digests)
+        listed = Counter(n for (department_id, run), _ in runs.items() for n in db.session.scalars(
+            select(CreditRecord.decision_number).where(CreditRecord.department_id == department_id,
+                                                       CreditRecord.retired_in_run == run)))
+        assert set(runs.values()) <= {1}
         db.session.remove()
         return retired, per_record, digests, listed
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import CreditRecord, RecordEvent, Subject
+from app.services.records import bulk, imports
 from app.services.records.imports import import_records
 from tests.factories import id_number, make_department, make_record, uscc
 
@@ -103,6 +104,28 @@ def test_the_cli_prints_the_report(app, db, tmp_path, frozen):
         args=["records", "import", str(_csv(tmp_path, [_row(2, severity="x")])), "--department", "IMP-1"])
     assert bad.exit_code == 1 and "row 2" in bad.output and "nothing imported" in bad.output
     assert department.id
+
+
+def test_chunks_and_statements_keep_each_row_with_its_subject_and_event(db, tmp_path, frozen, monkeypatch):
+    """Rows stored in several chunks (and on SQLite several multi-row statements per chunk): each
+    record gets its own subject, its dates and one event; a subject met in two chunks is one."""
+    monkeypatch.setattr(imports, "CHUNK", 4)
+    monkeypatch.setattr(bulk, "SQLITE_PARAMETERS_PER_STATEMENT", 60)  # 2 records a statement
+    department = make_department()
+    codes = [uscc() for _ in range(5)]
+    rows = [_row(n, identifier=codes[n % 5], subject_name=f"导入公司{n % 5}",
+                 decision_date=f"2026-0{1 + n % 6}-1{n % 9}", sanction_kinds="fine" if n % 2 else "")
+            for n in range(11)]
+    report = import_records(_csv(tmp_path, rows), department)
+    assert report.ok and report.imported == 11
+    for n, row in enumerate(rows):
+        record = db.session.scalar(select(CreditRecord).where(CreditRecord.decision_number == row[4]))
+        assert record.subject.identifier == codes[n % 5] and record.subject.name == f"导入公司{n % 5}"
+        assert record.decision_date == date.fromisoformat(row[5]) and record.publicity_start == record.decision_date
+        assert record.sanction_kinds == (["fine"] if n % 2 else [])
+        events = db.session.scalars(select(RecordEvent).where(RecordEvent.record_id == record.id)).all()
+        assert [(e.seq, e.trigger, e.to_state) for e in events] == [(1, "publish", "published")]
+    assert db.session.scalar(select(func.count()).select_from(Subject).where(Subject.identifier.in_(codes))) == 5
 
 
 @pytest.mark.slow

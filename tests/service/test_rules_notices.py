@@ -16,7 +16,7 @@ from app import clock
 from app.models import Timer, WebhookSubscription
 from app.models.enums import CaseKind, Channel, Role
 from app.services.cases import close_cases_on_retired_records
-from app.services.records import retire_expired_records
+from app.services.records import get_retired_page, retire_expired_records
 from app.services.sla import sweep_sla
 from tests.factories import act, make_department, make_subject, make_user, repair_uploads, submit
 from tests.rulekit import Notice, last_notice_id, notice_rows, one_commit, record_like
@@ -193,17 +193,17 @@ def test_expiry_sends_one_digest_per_department_and_tells_the_subjects_accounts(
     ends = date(2026, 11, 9)
     mine = [record_like(subject=w.subject, department=w.department, decision_date=decided, publicity_end=ends)
             for _ in range(2)]
-    theirs = record_like(department=other, decision_date=decided, publicity_end=ends)
+    record_like(department=other, decision_date=decided, publicity_end=ends)
     record_like(department=w.department, decision_date=decided, publicity_end=date(2026, 11, 10))  # last day
     gone = make_user(Role.APPLICANT, subject=w.subject, is_active=False)
     since = last_notice_id()
     with one_commit():
         result = retire_expired_records()
     assert result.retired == 3
-    first = min(r.id for r in [*mine, theirs])
+    run = result.run_id
     assert notice_rows(since) == {
-        Notice("records_retired", None, w.department.id, f"records-retired:{w.department.id}:{first}:3"),
-        Notice("records_retired", None, other.id, f"records-retired:{other.id}:{first}:3"),
+        Notice("records_retired", None, w.department.id, f"records-retired:{w.department.id}:run{run}"),
+        Notice("records_retired", None, other.id, f"records-retired:{other.id}:run{run}"),
         *(Notice("record_retired", w.applicant.id, None, f"record-retired:{r.id}:user{w.applicant.id}") for r in mine),
     }
     assert gone.id not in {n.user_id for n in notice_rows(since)}
@@ -211,7 +211,9 @@ def test_expiry_sends_one_digest_per_department_and_tells_the_subjects_accounts(
     from app.models import Notification
 
     payload = db.session.scalar(select(Notification.payload).where(Notification.key == digest.key))
-    assert payload["count"] == 2 and sorted(payload["records"]) == sorted(r.decision_number for r in mine)
+    assert payload["count"] == 2 and payload["run"] == run
+    listed = get_retired_page(w.department.id, run).records  # the digest's link: the run's page
+    assert sorted(r.decision_number for r in listed) == sorted(r.decision_number for r in mine)
 
 
 def test_an_open_case_on_a_retired_record_is_closed_and_its_applicant_told(db, w):

@@ -58,12 +58,14 @@ def test_who_each_waiting_state_waits_for_and_how_they_answer():
     assert [w.answer_by(APPLICANT) for w in (OBJECTION, REPAIR, COMPLAINT)] == ["supplement", "supplement", None]
 
 
-def test_a_department_never_sees_what_the_platform_has_not_accepted():
-    """Before acceptance (and a case not accepted) stays between the applicant and the platform."""
+def test_a_department_sees_only_what_is_put_before_it():
+    """The allow-list (issue 12): a referral, an opinion request, a complaint handed to the
+    department; nothing before it, and nothing an officer handles alone."""
+    referring = {(w.name, t.trigger) for w in CASE_WORKFLOWS.values() for t in w.transitions if t.refers}
+    assert referring == {("objection", "refer"), ("repair", "ask_department"), ("complaint", "assign")}
     for w in CASE_WORKFLOWS.values():
-        hidden = set(w.states_where(lambda s: not s.department_visible))
-        assert hidden == {"submitted", "awaiting_supplement", "not_accepted"} & set(w.state_names), w.name
-        assert w.initial in hidden
+        waiting = set(w.states_where(lambda s: s.waits_for in (DEPARTMENT, HANDLER)))
+        assert waiting == {t.dest for t in w.transitions if t.refers}, w.name
 
 
 def test_the_objection_mark_stays_from_receipt_while_the_objection_is_open():
@@ -138,10 +140,13 @@ def _tiny(**over):
 
 
 def test_a_state_waiting_for_a_department_must_show_it_the_case():
+    waiting = (State("open", clocks=NO_SLA), State("asked", clocks=NO_SLA, waits_for=DEPARTMENT),
+               State("closed", final=True))
     with pytest.raises(ValueError, match="hides"):
-        _tiny(states=(State("open", clocks=NO_SLA, waits_for=DEPARTMENT), State("closed", final=True)))
-    _tiny(states=(State("open", clocks=NO_SLA, waits_for=DEPARTMENT, department_visible=True),
-                  State("closed", final=True)))
+        _tiny(states=waiting, transitions=(transition("ask", "open", "asked", SYSTEM),
+                                           transition("close", "asked", "closed", SYSTEM)))
+    _tiny(states=waiting, transitions=(transition("ask", "open", "asked", SYSTEM, refers=True),
+                                       transition("close", "asked", "closed", SYSTEM)))
 
 
 def test_a_department_clock_runs_only_while_the_case_waits_for_the_department():

@@ -50,6 +50,9 @@ ALLOWED = {
     ("app/forms/admin_policy.py", "published"): "a record class's published flag in the policy",
     ("app/services/policy/rules.py", "published"): "a record class's published flag in the policy",
     ("app/services/policy/versions.py", "published"): "a record class's published flag in the policy",
+    # A subject's name is "verified" (SubjectNameSource.VERIFIED): its source, not the binding state.
+    **{(path, "verified"): "SubjectNameSource.VERIFIED, a name's source" for path in (
+        "app/models/enums.py", "app/labels.py", "app/services/oidc/sign_in.py")},
 }
 
 def _literals(source: str, names) -> list[tuple[str, int]]:

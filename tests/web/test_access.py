@@ -29,10 +29,13 @@ def test_public_endpoints_are_the_expected_few(app):
         "api.docs",
         "api.index",
         "api.openapi",
+        "auth.finish_sign_up",
         "auth.reset_password",
         "auth.set_language",
         "auth.sign_in",
         "auth.sign_up",
+        "oidc.callback",
+        "oidc.login",
         "public.index",
         "public.query",
     ]
@@ -171,6 +174,18 @@ def test_every_page_answers_each_role_as_its_rule_says(app, client, who):
             assert status == 403, (rule.rule, who, status)
 
 
+def _retired_run(department) -> int:
+    from datetime import date, datetime
+
+    from app import clock
+    from app.services.records import retire_expired_records
+    from tests.factories import make_record
+
+    make_record(department=department, decision_date=date(2026, 4, 10))  # its publicity ends 2027-04-10
+    with clock.frozen_clock(datetime(2027, 6, 1, 3, 0)):
+        return retire_expired_records().run_id
+
+
 def test_objects_of_others_are_404_on_every_object_route(app, client, db):
     """A subject never reaches another subject's case, record or file; a department never
     another department's case. Every parameterised GET route is listed here or fails."""
@@ -196,12 +211,16 @@ def test_objects_of_others_are_404_on_every_object_route(app, client, db):
         "admin.department": f"/admin/departments/{department.id}",
         "admin.policy_version": "/admin/policy/1",
         "dept.record": f"/dept/records/{record.id}",  # another department's record is absent
+        # A run of the expiry job that retired one of the department's records: its page and CSV.
+        "dept.retired": f"/dept/retired/{_retired_run(department)}",
     }
+    object_routes["dept.retired_csv"] = object_routes["dept.retired"] + ".csv"
     parameterised = {r.endpoint for r in app.url_map.iter_rules() if r.arguments and "GET" in r.methods}
     # The API's object routes answer keys, not sessions: tests/web/test_api.py covers them.
     parameterised = {e for e in parameterised if not e.startswith("api.")}
-    # The password link is its own authorisation (tests/web/test_password_reset.py).
-    unowned = {"static", "desk.workflows", "auth.set_language", "auth.reset_password"}
+    # The password and sign-up links are their own authorisation (tests/web/test_password_reset.py,
+    # tests/web/test_sign_up.py).
+    unowned = {"static", "desk.workflows", "auth.set_language", "auth.reset_password", "auth.finish_sign_up"}
     assert parameterised - unowned == set(object_routes), "list the new route here"
     for who in (make_user(Role.APPLICANT), make_user(Role.DEPARTMENT)):
         own_client = app.test_client()  # a browser of their own

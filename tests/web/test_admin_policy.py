@@ -1,14 +1,20 @@
-"""The policy pages: history, a draft with its preview, saving, withdrawing, recomputing."""
+"""The policy pages: history, a draft with its preview, saving, withdrawing, recomputing (queued, with progress)."""
 from __future__ import annotations
 
+import copy
 from datetime import date, datetime
 
+import pytest
 from sqlalchemy import select
 
 from app import clock
+from app.errors import Conflict
 from app.models import AdminAudit, Policy
 from app.models.enums import Role
+from app.services.admin import request_recompute, run_recompute
+from app.services.binding import with_identity_check
 from app.services.policy import get_policy_in_force
+from app.services.policy import versions as policy_versions
 from tests.factories import make_record, make_user
 from tests.web.helpers import csrf_token, sign_in, text
 
@@ -16,7 +22,7 @@ TODAY = datetime(2026, 11, 25, 10, 0)
 
 
 def _form(client, **changes):
-    body = get_policy_in_force().body
+    body = with_identity_check(get_policy_in_force().body)  # the draft shows the identity check too
     data = {"csrf_token": csrf_token(client, "/admin/policy/new"), "effective_from": "2026-12-01", "note": "试行"}
     for name, rule in body["record_classes"].items():
         data.update({f"class.{name}.shortest_publicity": rule["shortest_publicity"],
@@ -117,3 +123,50 @@ def test_a_saved_draft_carries_each_edited_field(client, db):
 
 
 EDITED = {"record_classes", "sla", "reminders", "publication_deadline", "retention_after_retirement"}
+
+
+def _v2(db, admin):
+    body = copy.deepcopy(get_policy_in_force().body)
+    body["record_classes"]["general"]["publicity"] = "6m"
+    return policy_versions.create_version(admin, body, clock.today(), "v2").version
+
+
+def test_recompute_is_queued_at_once_and_the_page_shows_its_progress(client, db):
+    """The POST queues the run and answers (it moves nothing itself); the scheduler's run is shown."""
+    admin = make_user(Role.ADMIN)
+    with clock.frozen_clock(TODAY):
+        record = make_record(decision_date=date(2026, 9, 1))
+        version = _v2(db, admin)
+        sign_in(client, admin.username)
+        asked = client.post(f"/admin/policy/{version}/recompute", data={"csrf_token": csrf_token(client, "/admin/policy")})
+        assert asked.status_code == 302 and asked.headers["Location"].endswith("/admin/policy")
+        db.session.refresh(record)
+        assert record.policy_version == 1  # not run in the request
+        page = text(client.get("/admin/policy"))
+        assert 'id="recompute-run"' in page and "排队中" in page and "0 / 1（0 条日期改变）" in page
+        assert 'http-equiv="refresh"' in page  # the page follows the run
+        again = client.post(f"/admin/policy/{version}/recompute", data={"csrf_token": csrf_token(client, "/admin/policy")})
+        assert again.status_code == 409 and "已在排队或运行" in text(again)
+        run_recompute()  # the scheduler's poll
+        page = text(client.get("/admin/policy"))
+        assert "已完成" in page and "1 / 1（1 条日期改变）" in page and 'http-equiv="refresh"' not in page
+    db.session.refresh(record)
+    assert record.policy_version == version
+    audits = db.session.scalars(select(AdminAudit).where(AdminAudit.action.like("policy.recompute%"))
+                                .order_by(AdminAudit.id)).all()
+    assert [(a.action, a.actor_id) for a in audits] == [("policy.recompute_requested", admin.id),
+                                                         ("policy.recompute", admin.id)]
+
+
+def test_a_failed_recompute_shows_its_error_and_can_be_asked_again(client, db):
+    admin = make_user(Role.ADMIN)
+    with clock.frozen_clock(TODAY):
+        make_record(decision_date=date(2026, 9, 1))
+        version = _v2(db, admin)
+        request_recompute(admin, version)
+        _v2(db, admin)  # v3 in force: the queued run onto v2 can no longer run
+        with pytest.raises(Conflict):
+            run_recompute()
+        sign_in(client, admin.username)
+        page = text(client.get("/admin/policy"))
+        assert "失败" in page and "Conflict: " in page and 'action="/admin/policy/3/recompute"' in page

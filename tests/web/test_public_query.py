@@ -9,8 +9,9 @@ from tests.factories import act, make_record, make_subject, make_user, submit
 from tests.web.helpers import csrf_token, text
 
 
-def _query(client, identifier):
-    return client.post("/query", data={"identifier": identifier, "csrf_token": csrf_token(client, "/query")})
+def _query(client, identifier, person_name=""):
+    return client.post("/query", data={"identifier": identifier, "person_name": person_name,
+                                       "csrf_token": csrf_token(client, "/query")})
 
 
 def test_only_records_in_publicity_are_shown(client, db, frozen):
@@ -44,7 +45,7 @@ def test_an_objection_marks_the_record_in_public_on_receipt(client, db):
 def test_a_persons_number_is_masked(client, db):
     person = make_subject(SubjectKind.NATURAL)
     make_record(subject=person)
-    html = text(_query(client, person.identifier))
+    html = text(_query(client, person.identifier, person.name))  # a person: name and number together (issue 12)
     results = html.split('aria-live="polite"', 1)[1]  # the form echoes what was typed; the results do not
     assert person.identifier not in results
     assert person.identifier[:6] + "********" + person.identifier[-4:] in results
@@ -59,4 +60,4 @@ def test_a_bad_identifier_gets_a_clear_422(client, db):
 def test_an_unknown_subject_has_nothing_in_publicity(client, db):
     page = _query(client, "91350100M000100Y43")
     assert page.status_code == 200
-    assert "该信用主体暂无处于公示期的失信信息。" in text(page)
+    assert "未查询到该统一社会信用代码或企业名称对应的公示信息。" in text(page)  # issue 12: as for a company no department named

@@ -1,8 +1,10 @@
-"""Accounts: sign-up bound to a subject, sign-in with throttling, password hashing (argon2id)."""
+"""Accounts: sign-in with throttling, password hashing (argon2id).
+
+Sign-up is ``app.services.signup``: by e-mail, confirmed by a link, so that the form tells nothing.
+"""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -13,9 +15,7 @@ from sqlalchemy import func, select
 from app import clock
 from app.errors import InvalidInput, TooManyAttempts
 from app.extensions import db
-from app.identifiers import Identifier
-from app.models import SignInAttempt, Subject, User
-from app.models.enums import Role
+from app.models import SignInAttempt, User
 from app.services.transaction import use_case
 
 _hasher = PasswordHasher()
@@ -46,52 +46,6 @@ def get_user_by_username(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username == username.strip().lower()))
 
 
-@dataclass(frozen=True)
-class SignUp:
-    identifier: Identifier
-    subject_name: str
-    username: str
-    email: str | None
-    display_name: str
-    password: str
-
-
-@use_case
-def sign_up_applicant(form: SignUp) -> User:
-    """Create an applicant account bound to the subject with the given identifier.
-
-    A subject already known to the platform must be named exactly as registered: a weak
-    check, which stands in for the real-name verification the platform does not have yet.
-    """
-    username = form.username.strip().lower()
-    if get_user_by_username(username) is not None:
-        raise InvalidInput(_l("This user name is taken; please choose another."))
-    subject = db.session.scalar(select(Subject).where(Subject.identifier == form.identifier.value))
-    if subject is None:
-        subject = Subject(
-            kind=form.identifier.kind,
-            identifier=form.identifier.value,
-            name=form.subject_name.strip(),
-            birth_date=form.identifier.birth_date,
-        )
-        db.session.add(subject)
-    elif subject.name != form.subject_name.strip():
-        raise InvalidInput(
-            _l("The name does not match the name registered for this identifier.")
-        )
-    user = User(
-        username=username,
-        email=form.email or None,
-        display_name=form.display_name.strip() or form.subject_name.strip(),
-        password_hash=hash_password(form.password),
-        role=Role.APPLICANT,
-        subject=subject,
-    )
-    db.session.add(user)
-    db.session.commit()
-    return user
-
-
 @use_case
 def authenticate(username: str, password: str, address: str) -> User:
     """Return the user if the name and password match, counting every attempt.
@@ -99,7 +53,7 @@ def authenticate(username: str, password: str, address: str) -> User:
     The error never says which of the two was wrong. Too many failures for one name, or from
     one address, within the window lock further attempts until the window has passed.
     """
-    name = (username or "").strip().lower()[:64]
+    name = (username or "").strip().lower()[:254]  # a user name or (since issue 12) an e-mail address
     address = (address or "unknown")[:45]
     _refuse_if_throttled(name, address)
 

@@ -1,7 +1,8 @@
 """Administration: platform overview, jobs and their locks, the audit log, recompute, demo data.
 
 Use cases (each commits, or raises and is rolled back): ``retry_outbox_notices``,
-``run_job_now``, ``recompute``, ``seed_demo``; the job runner ``run_job`` and its lock
+``run_job_now``, ``recompute``, ``request_recompute``, ``seed_demo``;
+``run_recompute`` (the scheduler's) commits per chunk; the job runner ``run_job`` and its lock
 ``job_lock`` commit at their own checkpoints (the lease, the heartbeat). The rest are queries.
 """
 from app.services.admin.audit_log import (
@@ -24,11 +25,19 @@ from app.services.admin.overview import (
     retry_outbox_notices,
     run_job_now,
 )
-from app.services.admin.recompute import RecomputeResult, recompute
+from app.services.admin.recompute import (
+    RECOMPUTE_POLL_EVERY,
+    RecomputeResult,
+    latest_recompute,
+    recompute,
+    request_recompute,
+    run_recompute,
+)
 
 __all__ = [
     "DEMO_ACCOUNTS", "JOBS", "AlreadySeeded", "AuditCursor", "AuditEntry", "AuditFilter", "JobHealth",
-    "JobRunReport", "OutboxFilter", "OutboxRow", "Overview", "RecomputeResult", "RunOutcome", "expire_job",
-    "export_audit_csv", "has_data", "job_health", "job_lock", "list_outbox", "parse_object", "platform_overview",
-    "recompute", "retry_outbox_notices", "run_job", "run_job_now", "search_audit", "seed_demo", "sla_job",
+    "JobRunReport", "OutboxFilter", "OutboxRow", "Overview", "RECOMPUTE_POLL_EVERY", "RecomputeResult", "RunOutcome", "expire_job",
+    "export_audit_csv", "has_data", "job_health", "job_lock", "latest_recompute", "list_outbox", "parse_object", "platform_overview",
+    "recompute", "request_recompute", "retry_outbox_notices", "run_job", "run_job_now", "run_recompute",
+    "search_audit", "seed_demo", "sla_job",
 ]

@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 from app import clock
 from app.errors import Conflict, Forbidden, InvalidInput
 from app.extensions import db
-from app.models import BindingDocument, BindingEvent, Subject, SubjectBinding, User
-from app.models.enums import BindingCapacity, BindingDocumentKind, BindingMethod, Role, SubjectKind
+from app.models import BindingDocument, BindingEvent, Notification, Subject, SubjectBinding, User
+from app.models.enums import BindingCapacity, BindingDocumentKind, BindingMethod, NameMismatchOrigin, Role, SubjectKind
+from app.services.accounts.subjects import note_subject_name
 from app.services.binding.queries import (
     WAITING,
     get_binding,
@@ -94,6 +95,16 @@ def identity_check_rule(body: dict) -> ClockRule:
     """The identity check's length under a policy version's body (the default where it has none)."""
     spec = body.get("sla", {}).get(BINDING.name, {}).get(_CHECK_CLOCK, DEFAULT_IDENTITY_CHECK)
     return clock_rule({"sla": {BINDING.name: {_CHECK_CLOCK: spec}}}, BINDING.name, _CHECK_CLOCK)
+
+
+def with_identity_check(body: dict) -> dict:
+    """``body`` with the identity check's length written out (the default where the version has
+    none), so the admin's policy draft shows it beside the cases' clocks and saves it."""
+    sla = body.get("sla", {})
+    if _CHECK_CLOCK in sla.get(BINDING.name, {}):
+        return body
+    return {**body, "sla": {**sla, BINDING.name: {**sla.get(BINDING.name, {}),
+                                                  _CHECK_CLOCK: dict(DEFAULT_IDENTITY_CHECK)}}}
 
 
 def _identity_check_deadline():
@@ -205,13 +216,20 @@ def send_documents(user: User, capacity: str, uploads: list[Upload]) -> SubjectB
 @use_case
 def decide_binding(officer: User, binding_id: int, trigger: str, reason: str | None,
                    expected_version: int | None) -> SubjectBinding:
-    """An officer verifies the binding, or refuses it with the reason (the documents go back)."""
+    """An officer verifies the binding, or refuses it with the reason (the documents go back).
+
+    Verified, the name the account holder gave is the one the officer checked against the
+    documents: a subject named only by a claim takes it as its checked name; a name a department
+    or a verification gave stands, and a different one is kept beside it for the names list.
+    """
     binding = get_binding(binding_id)
     if expected_version is not None and expected_version != binding.version:
         raise Conflict(_l("Someone changed this binding meanwhile. Please look at it again."))
     if trigger not in (BindingTrigger.VERIFY, BindingTrigger.REFUSE):
         raise Forbidden(_REFUSALS["not_allowed_for_role"])
     _fire(binding, trigger, officer, reason)
+    if trigger == BindingTrigger.VERIFY:
+        note_subject_name(binding.subject, binding.claimed_name, NameMismatchOrigin.OFFICER)
     db.session.commit()
     return binding
 
@@ -243,9 +261,12 @@ def bind_verified(user: User, method: str, capacity: str | None = None) -> Subje
 @use_case
 def remind_identity_checks() -> int:
     """The ``sla`` job's part for bindings: each identity check due within the reminder lead (or
-    overdue) is told once to the officers, held until working hours; returns how many.
+    overdue) is told once to the officers; each one past its deadline is escalated once to the
+    active supervisors (``binding_overdue``, as the cases' breaches are). Returns how many
+    reminders went out.
 
-    The key names the binding and its deadline, so a second run writes nothing new.
+    The keys name the binding and its deadline, so a second run writes nothing new, and a binding
+    sent again after a refusal (a new deadline) is reminded and escalated anew.
     """
     now = clock.now()
     body = get_policy_in_force().body
@@ -264,7 +285,34 @@ def remind_identity_checks() -> int:
         binding.due_soon_at = now
         for officer_id in officers:
             enqueue(f"binding-due:{binding.id}:{binding.due_at.isoformat()}:{officer_id}", "binding_due",
-                    {"subject": binding.subject.name, "due_at": clock.local(binding.due_at).strftime("%Y-%m-%d")},
-                    user_id=officer_id)
+                    _check_payload(binding), user_id=officer_id)
+    _escalate_overdue_checks(now)
     db.session.commit()
     return len(due)
+
+
+def _check_payload(binding: SubjectBinding) -> dict:
+    return {"subject": binding.subject.name, "due_at": clock.local(binding.due_at).strftime("%Y-%m-%d")}
+
+
+def _escalate_overdue_checks(now) -> int:
+    """A step: every identity check past its deadline, told once per deadline to each active
+    supervisor; returns how many notices were written."""
+    overdue = db.session.scalars(
+        select(SubjectBinding)
+        .where(SubjectBinding.state.in_(WAITING), SubjectBinding.due_at < now)
+        .order_by(SubjectBinding.due_at, SubjectBinding.id)
+    ).all()
+    if not overdue:
+        return 0
+    supervisors = db.session.scalars(
+        select(User.id).where(User.role == Role.SUPERVISOR, User.is_active.is_(True))).all()
+    wanted = {f"binding-overdue:{b.id}:{b.due_at.isoformat()}:{s}": (b, s) for b in overdue for s in supervisors}
+    if not wanted:
+        return 0
+    written = set(db.session.scalars(select(Notification.key).where(Notification.key.in_(list(wanted)))))
+    escalations = 0
+    for key, (binding, supervisor_id) in wanted.items():
+        if key not in written:
+            escalations += int(enqueue(key, "binding_overdue", _check_payload(binding), user_id=supervisor_id))
+    return escalations

@@ -1,6 +1,6 @@
 """Cases (objections, complaints, repairs): submission, transitions, access, queues, the case page.
 
-Use cases own their transaction (``submit_case``, ``transition_case``, ``apply_to_many``,
+Use cases own their transaction (``submit_case``, ``transition_case``, ``apply_to_many``, ``recount_queues``,
 ``fire_breach_triggers``, ``close_cases_on_retired_records``): each commits once (the last
 three once per case or per run) or raises, and the session is rolled back. The rest are
 queries, predicates and the types they take. The modules' other functions (``apply_transition``,
@@ -13,6 +13,7 @@ from app.services.cases.files import Upload
 from app.services.cases.guards import OPEN_DONE, repair_eligibility
 from app.services.cases.history import list_events
 from app.services.cases.page import CasePage, Download, get_case_page, get_download
+from app.services.cases.queue_counts import open_queue_counts, queue_count_drift, recount_queues
 from app.services.cases.queues import (
     BULK_TRIGGERS,
     BulkResult,
@@ -42,6 +43,7 @@ __all__ = [
     "Download", "QueueCursor", "QueueFilter", "Submission", "Upload", "apply_to_many", "available_actions", "can_view",
     "close_cases_on_retired_records", "count_open_cases", "due_soon_horizon", "fire_breach_triggers",
     "get_case_for", "get_case_page", "get_download", "list_cases_of_subject", "list_cases_waiting_for_department",
-    "list_events", "list_open_cases", "list_queue", "reason_text", "repair_eligibility", "submit_case",
+    "list_events", "list_open_cases", "list_queue", "open_queue_counts", "queue_count_drift", "reason_text",
+    "recount_queues", "repair_eligibility", "submit_case",
     "transition_case",
 ]

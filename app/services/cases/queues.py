@@ -16,6 +16,7 @@ from app.extensions import db
 from app.models import Case, User
 from app.services.calendar import get_working_calendar
 from app.services.cases.guards import OPEN_DONE
+from app.services.cases.queue_counts import open_queue_counts
 from app.services.cases.transitions import Action, transition_case
 from app.services.policy import get_policy_in_force
 from workflows import CASE_WORKFLOWS, DEPARTMENT, HANDLER, case_transitions
@@ -69,16 +70,22 @@ def list_cases_waiting_for_department(department_id: int, limit: int = 500) -> l
 
 def count_open_cases(overdue_before=None, due_between=None) -> dict[tuple[str, str], int]:
     """Open cases per (kind, state); with ``overdue_before``, only those past their deadline;
-    with ``due_between`` (start, end), only those due in that span."""
-    stmt = select(Case.kind, Case.state, func.count()).where(open_filter())
+    with ``due_between`` (start, end), only those due in that span.
+
+    All open cases: from the counter table (``queue_counts``), whatever the number of cases.
+    By deadline: a range on the index of open cases' deadlines (``ix_case_open_due_at``), so
+    the cost follows the cases in the range, not every case.
+    """
+    if overdue_before is None and due_between is None:
+        return {key: entry["open"] for key, entry in open_queue_counts().items() if entry["open"]}
+    # ``closed_at IS NULL`` is "open" (set exactly in a done state): the partial index's predicate.
+    stmt = select(Case.kind, Case.state, func.count()).where(Case.closed_at.is_(None), open_filter())
     if overdue_before is not None:
         stmt = stmt.where(Case.due_at < overdue_before)
     if due_between is not None:
         stmt = stmt.where(Case.due_at >= due_between[0], Case.due_at <= due_between[1])
     stmt = stmt.group_by(Case.kind, Case.state)
     return {(kind, state): n for kind, state, n in db.session.execute(stmt)}
-
-
 
 
 def due_soon_horizon():

@@ -6,19 +6,20 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.extensions import db
-from app.models import Case, CaseNumberCounter, CreditRecord, User
+from app.models import Case, CaseEvent, CaseNumberCounter, CreditRecord, User
 from app.models.enums import CASE_NUMBER_PREFIX, IN_PUBLICITY, CaseKind, Role
 from app.services.binding.queries import is_verified_for
 from app.services.cases import files
 from app.services.cases.effects import mark_record_under_objection
 from app.services.cases.guards import repair_eligibility
-from app.services.cases.history import append_event, attach
+from app.services.cases.history import attach
 from app.services.cases.refusals import REFUSALS, reason_text
 from app.services.notices.outbox import enqueue
 from app.services.policy import get_policy_in_force
@@ -103,12 +104,11 @@ def submit_case(applicant: User, submission: Submission) -> Case:
         if about_case is None or about_case.subject_id != applicant.subject_id:
             raise NotFound()  # another subject's case is as good as absent
     token_hash = form_token_hash(submission.form_token) if submission.form_token else None
-    if token_hash is not None:
-        first = db.session.scalar(select(Case).where(Case.form_token_hash == token_hash))
-        if first is not None:
-            if first.applicant_id != applicant.id:
-                raise InvalidInput(_l("This form can no longer be used. Open it again."))
-            raise AlreadySubmitted(first)
+    if token_hash is not None and kind != CaseKind.OBJECTION:
+        # Before the checks that would refuse a repeat of the form as something else (a repeat
+        # complaint, an open repair). An objection has none: the unique index on the token
+        # refuses its repeat at the insert, one round trip less.
+        _refuse_duplicate(applicant, None, None, token_hash)
     record = None
     if submission.record_id is not None:
         record = db.session.get(CreditRecord, submission.record_id)
@@ -118,7 +118,7 @@ def submit_case(applicant: User, submission: Submission) -> Case:
         raise InvalidInput(_l("Choose the record this application is about."))
     if kind == CaseKind.OBJECTION and record.state not in IN_PUBLICITY:
         raise InvalidInput(REFUSALS["record_not_in_publicity"])
-    if kind in (CaseKind.OBJECTION, CaseKind.REPAIR):
+    if kind == CaseKind.REPAIR:  # named before the eligibility check, which would refuse it less clearly
         open_case = find_open_case(applicant.subject_id, record.id, kind)
         if open_case is not None:
             raise OpenCaseExists(*open_case)
@@ -153,25 +153,19 @@ def submit_case(applicant: User, submission: Submission) -> Case:
     )
     db.session.add(case)
     try:
-        with db.session.begin_nested():
-            db.session.flush()
+        db.session.flush()
     except IntegrityError:
-        # A concurrent POST won the race (the same form, or another open case on the record):
-        # the indexes refused this one; say which case stands.
+        # The record has an open case of the kind, or a concurrent POST of the same form won the
+        # race: the unique indexes refused this one (no check before it: one round trip less, and
+        # no race between a check and the insert); say which case stands.
         db.session.rollback()
-        if token_hash is not None:
-            first = db.session.scalar(select(Case).where(Case.form_token_hash == token_hash))
-            if first is not None:
-                raise AlreadySubmitted(first) from None
-        open_case = None
-        if kind in (CaseKind.OBJECTION, CaseKind.REPAIR):
-            open_case = find_open_case(applicant.subject_id, record.id, kind)
-        if open_case is not None:
-            raise OpenCaseExists(*open_case) from None
+        _refuse_duplicate(applicant, kind, record, token_hash)
         raise
     for upload, content_type in zip(submission.uploads, content_types, strict=True):
         attach(case, applicant, upload, content_type)
-    append_event(case, applicant, "submit", None, workflow.initial, None, None)
+    # The first event of a new case: its sequence number is 1 (``append_event`` asks the table).
+    db.session.add(CaseEvent(case_id=case.id, seq=1, at=now, actor_id=applicant.id, trigger="submit",
+                             from_state=None, to_state=workflow.initial))
     if workflow.state(workflow.initial).carries_objection_mark:
         mark_record_under_objection(case, applicant)  # on receipt, in the same transaction
     sync_timers(case, workflow.initial)
@@ -179,8 +173,27 @@ def submit_case(applicant: User, submission: Submission) -> Case:
         f"case-submitted:{case.id}", "case_submitted", {"case": case.number},
         user_id=applicant.id,
     )
+    case_id, number = case.id, case.number
     db.session.commit()
+    # What the caller shows next (the number, the link) is what was just committed: no reload.
+    set_committed_value(case, "id", case_id)
+    set_committed_value(case, "number", number)
     return case
+
+
+def _refuse_duplicate(applicant: User, kind: str, record: CreditRecord | None, token_hash: str | None) -> None:
+    """Raise what stands in the way of a new case: the case this form filed already, or (for an
+    insert the indexes refused) the open case of the kind on the record. Nothing if neither."""
+    if token_hash is not None:
+        first = db.session.scalar(select(Case).where(Case.form_token_hash == token_hash))
+        if first is not None:
+            if first.applicant_id != applicant.id:
+                raise InvalidInput(_l("This form can no longer be used. Open it again."))
+            raise AlreadySubmitted(first)
+    if kind in (CaseKind.OBJECTION, CaseKind.REPAIR):
+        open_case = find_open_case(applicant.subject_id, record.id, kind)
+        if open_case is not None:
+            raise OpenCaseExists(*open_case)
 
 
 def _recent_complaint(subject_id: int, record: CreditRecord | None, department_id: int | None,
@@ -203,10 +216,24 @@ def _recent_complaint(subject_id: int, record: CreditRecord | None, department_i
 def next_case_number(kind: str, year: int) -> str:
     """Hand out the next number of the kind and year, e.g. YY-2026-000042.
 
-    One atomic ``UPDATE ... RETURNING`` on the counter row: transactions asking at once are
-    serialised by the row lock and never get the same number. The first number of a year
-    inserts the row; if another transaction inserted it first, bump that one instead.
+    PostgreSQL: ``nextval`` of the sequence of the kind and year, which never makes another
+    transaction wait (a row counter is locked from its update to the commit, and writers queue
+    on it). The first case of a year creates the sequence. Numbers stay unique and in order; a
+    transaction that rolls back after taking one leaves a gap (numbers name cases, they do not
+    count them; DESIGN.md asks for no more).
+
+    SQLite: one atomic ``UPDATE ... RETURNING`` on the counter row (SQLite has one writer at a
+    time anyway). The first number of a year inserts the row; if another transaction inserted it
+    first, bump that one instead.
     """
+    prefix = CASE_NUMBER_PREFIX[CaseKind(kind)]
+    if db.session.get_bind().dialect.name == "postgresql":
+        name = f"case_number_{CaseKind(kind).value}_{int(year)}"
+        last = db.session.scalar(_NEXTVAL, {"name": name})
+        if last is None:
+            _create_sequence(name)
+            last = db.session.scalar(text("SELECT nextval(CAST(:name AS regclass))"), {"name": name})
+        return f"{prefix}-{year}-{last:06d}"
     bump = (
         update(CaseNumberCounter)
         .where(CaseNumberCounter.kind == kind, CaseNumberCounter.year == year)
@@ -221,4 +248,19 @@ def next_case_number(kind: str, year: int) -> str:
             last = 1
         except IntegrityError:
             last = db.session.execute(bump).scalar_one()
-    return f"{CASE_NUMBER_PREFIX[CaseKind(kind)]}-{year}-{last:06d}"
+    return f"{prefix}-{year}-{last:06d}"
+
+
+# ``to_regclass`` is NULL for a sequence not created yet, and ``nextval(NULL)`` is NULL: asking
+# never aborts the transaction.
+_NEXTVAL = text("SELECT nextval(to_regclass(:name))")
+
+
+def _create_sequence(name: str) -> None:
+    """Create the year's sequence in this transaction (a savepoint). A transaction creating it at
+    the same moment makes this one wait for its commit, then fail on the name: it exists then."""
+    try:
+        with db.session.begin_nested():
+            db.session.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name}"))
+    except IntegrityError:
+        pass  # created and committed by the other transaction meanwhile

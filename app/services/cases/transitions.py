@@ -21,7 +21,7 @@ from app.extensions import db
 from app.models import Case, CreditRecord, User
 from app.models.enums import IN_PUBLICITY
 from app.services.cases import files
-from app.services.cases.access import can_view
+from app.services.cases.access import can_view, waits_for_its_department
 from app.services.cases.effects import EFFECTS, notify_transition
 from app.services.cases.guards import guard_check
 from app.services.cases.history import append_event, attach, event_data
@@ -108,6 +108,8 @@ def apply_transition(case: Case, action: Action, actor: User | None) -> Case:
         EFFECTS[effect](case, action, actor)
     for upload, content_type in zip(action.uploads, content_types, strict=True):
         attach(case, actor, upload, content_type)
+    if taken.refers and case.referred_at is None and waits_for_its_department(case):
+        case.referred_at = clock.now()
     if taken.outcome:
         case.outcome = taken.outcome
         case.outcome_reason = action.reason

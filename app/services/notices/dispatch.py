@@ -20,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
@@ -33,12 +34,17 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import Department, Notification, User, WebhookSubscription
 from app.models.enums import Channel, NotificationStatus
-from app.services.notices.messages import DIGESTED, render
+from app.services.notices.messages import DIGESTED, SECRET_FIELDS, render
 from app.services.transaction import use_case
 
 
 class DeliveryFailed(Exception):
     pass
+
+
+# E-mail attachments made at send time, per template: ``make(notice) -> (filename, CSV bytes)``
+# or None. The package that owns the data registers its maker (records: a run's retired records).
+ATTACHMENTS: dict[str, Callable[[Notification], tuple[str, bytes] | None]] = {}
 
 
 @dataclass
@@ -105,6 +111,7 @@ def dispatch_pending(limit: int = 500) -> DispatchResult:
             now = clock.now()
             for notice in group:
                 notice.status, notice.sent_at, notice.last_error = NotificationStatus.SENT, now, None
+                _forget_secrets(notice)
                 result.sent += 1
         db.session.commit()
     return result
@@ -121,6 +128,13 @@ def _groups(notices: list[Notification]) -> list[list[Notification]]:
         else:
             alone.append([notice])
     return list(groups.values()) + alone
+
+
+def _forget_secrets(notice: Notification) -> None:
+    """A sent message's single-use link leaves the outbox: whoever reads the table later cannot use it."""
+    secret = SECRET_FIELDS.get(notice.template, ())
+    if any(field in notice.payload for field in secret):
+        notice.payload = {k: ("(sent)" if k in secret else v) for k, v in notice.payload.items()}
 
 
 def _failed(notice: Notification, error: str, result: DispatchResult) -> None:
@@ -150,7 +164,10 @@ def _deliver(group: list[Notification]) -> None:
 
 
 def _recipient(notice: Notification) -> tuple[str | None, str]:
-    """Address and locale of the recipient, read now (so an address change takes effect)."""
+    """Address and locale of the recipient, read now (so an address change takes effect); an
+    e-mail to a bare address goes in the language its payload names (the form's), else Chinese."""
+    if notice.recipient_address and not (notice.recipient_user_id or notice.recipient_department_id):
+        return notice.recipient_address, str(notice.payload.get("locale") or "zh_CN")
     if notice.recipient_user_id:
         user = db.session.get(User, notice.recipient_user_id)
         return (user.email if user and user.is_active else None), (user.locale or "zh_CN") if user else "zh_CN"
@@ -173,6 +190,11 @@ def _send_email(group: list[Notification]) -> None:
     message["Message-ID"] = make_msgid(idstring=digest, domain="casedesk")
     message["X-Casedesk-Keys"] = ",".join(n.key for n in group)[:900]
     message.set_content(text.body)
+    for notice in group:  # files made now from what the notice names (e.g. a run's retired records)
+        made = ATTACHMENTS[notice.template](notice) if notice.template in ATTACHMENTS else None
+        if made is not None:
+            filename, content = made
+            message.add_attachment(content, maintype="text", subtype="csv", filename=filename)
     try:
         smtp_class = smtplib.SMTP_SSL if config["SMTP_SSL"] else smtplib.SMTP
         with smtp_class(config["SMTP_HOST"], int(config["SMTP_PORT"]), timeout=config["SMTP_TIMEOUT"]) as smtp:

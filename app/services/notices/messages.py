@@ -44,9 +44,12 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "zh": ("信用修复撤销：{record}", "因提供虚假材料，修复案件 {case} 已撤销，失信信息 {record} 恢复公示。"),
         "en": ("Repair revoked: {record}", "Repair {case} was revoked for false material; record {record} is public again."),
     },
-    "records_retired": {
-        "zh": ("失信信息公示期满停止公示（{count}条）", "以下失信信息公示期满，已停止公示：{records}"),
-        "en": ("Records retired at publicity end ({count})", "These records reached the end of publicity: {records}"),
+    "records_retired": {  # one per department and run of the expiry job; the e-mail attaches the list (CSV)
+        "zh": ("失信信息公示期满停止公示（{count}条）",
+               "贵单位提供的 {count} 条失信信息公示期满，已停止公示。清单见附件（CSV），也可在部门工作台查看：{link}"),
+        "en": ("Records retired at publicity end ({count})",
+               "{count} of your records reached the end of publicity. The list is attached (CSV) and in the "
+               "department console: {link}"),
     },
     "record_retired": {
         "zh": ("失信信息已停止公示：{record}", "您的失信信息 {record} 公示期满，已停止公示。"),
@@ -68,10 +71,31 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "zh": ("身份核验时限即将届满", "{subject} 的主体认证待核验，时限 {due_at}。"),
         "en": ("Identity check due", "The identity check for {subject} is due on {due_at}."),
     },
+    "binding_overdue": {
+        "zh": ("身份核验已超期", "{subject} 的主体认证身份核验已超过时限（{due_at}），仍未办理。"),
+        "en": ("Identity check overdue", "The identity check for {subject} passed its deadline ({due_at})."),
+    },
     "binding_added": {
         "zh": ("新的账户已认证：{subject}", "账户 {account} 已认证为 {subject} 办理业务。如非贵方授权，请立即联系平台。"),
         "en": ("Another account verified: {subject}", "Account {account} is now verified to act for {subject}. "
                "If you did not authorise it, tell the platform at once."),
+    },
+    "sign_up_link": {
+        "zh": ("完成注册：信用主体账户",
+               "有人（希望是您本人）使用本邮箱申请注册信用主体账户。请在 {hours} 小时内打开以下链接完成注册：\n{link}\n"
+               "如非本人操作，请忽略本邮件，不会创建任何账户。"),
+        "en": ("Finish your sign-up",
+               "Someone (you, we hope) asked for a credit subject account with this address. Open this link within "
+               "{hours} hours to finish:\n{link}\nIf it was not you, ignore this message: no account is made."),
+    },
+    "sign_up_exists": {
+        "zh": ("本邮箱已有账户",
+               "有人使用本邮箱申请注册新账户，但本邮箱已有账户。请直接登录：{sign_in}\n"
+               "如忘记密码，请联系管理员获取密码重置链接。如非本人操作，请忽略本邮件。"),
+        "en": ("An account already exists for this address",
+               "Someone asked for a new account with this address, but an account already exists for it. Sign in: "
+               "{sign_in}\nIf you forgot the password, ask an administrator for a password reset link. If it was not "
+               "you, ignore this message."),
     },
     "sla_due_soon": {
         "zh": ("办理时限即将届满", "案件 {case} 的办理时限将于 {due_at} 届满。"),
@@ -83,8 +107,12 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     },
 }
 
+# Payload fields that are single-use secrets: the dispatcher blanks them once the message is sent.
+SECRET_FIELDS = {"sign_up_link": ("link",)}
+
 # Templates whose notices to one recipient are sent together as one message.
-DIGESTED = {"sla_due_soon", "sla_breached", "records_retired", "record_retired", "binding_due"}
+DIGESTED = {"sla_due_soon", "sla_breached", "records_retired", "record_retired", "binding_due",
+            "binding_overdue"}
 
 
 @dataclass(frozen=True)

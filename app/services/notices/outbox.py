@@ -2,7 +2,9 @@
 
 One notice fans out to a row per channel: the in-app inbox always, e-mail when the recipient
 has an address and SMTP is configured, and a signed webhook per matching subscription of the
-department (or of a downstream platform that takes every department's notices). Each row has
+department (or of a downstream platform that takes every department's notices). An e-mail to
+an address with no account behind it (a sign-up's link) is one row of its own (``enqueue_email``).
+Each row has
 a unique key; writing the same key twice is a no-op, so a second sweep or a retried job never
 produces a notice twice. Delivery is the dispatcher's job (``app.services.dispatch``).
 """
@@ -49,6 +51,20 @@ def enqueue(
                 {**payload, "_subscription": subscription.id}, recipient, not_before,
             )
     return True
+
+
+def enqueue_email(key: str, template: str, payload: dict, address: str) -> bool:
+    """Write an e-mail to ``address``, which no account need have: no inbox, no webhook.
+
+    Written only when SMTP is configured (nothing could deliver it otherwise). Returns whether
+    it was new: a key already written (e.g. one per address and hour) writes nothing.
+    """
+    address = (address or "").strip()
+    if not address:
+        raise ValueError("an e-mail needs an address")
+    if not smtp_configured():
+        return False
+    return _insert(key, Channel.EMAIL, template, payload, {"recipient_address": address}, None)
 
 
 def smtp_configured() -> bool:

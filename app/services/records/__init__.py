@@ -15,6 +15,7 @@ from app.services.records.department import (
 from app.services.records.entry import NewRecord, build_record, enter_record, published_late
 from app.services.records.expiry import ExpiryResult, list_due_records, retire_expired_records
 from app.services.records.imports import ImportReport, UnreadableFile, import_records
+from app.services.records.public_query import PublicAnswer, PublicSubject, query_public_records
 from app.services.records.push import InvalidRecords, PushResult, push_records
 from app.services.records.queries import (
     count_late_publications,
@@ -28,12 +29,21 @@ from app.services.records.queries import (
     list_records_page,
 )
 from app.services.records.retention import PurgeResult, purge_expired_personal_data
+from app.services.records.retired import (
+    RetiredPage,
+    get_retired_page,
+    iter_retired_csv,
+    list_retired_since,
+    retired_csv_name,
+)
 
 __all__ = [
     "RecordPage", "correct_department_record", "get_department_record_page", "revoke_department_record",
-    "ExpiryResult", "ImportReport", "InvalidRecords", "NewRecord", "PurgeResult", "PushResult", "UnreadableFile",
+    "ExpiryResult", "ImportReport", "InvalidRecords", "NewRecord", "PublicAnswer", "PublicSubject", "PurgeResult",
+    "PushResult", "UnreadableFile",
     "build_record", "count_late_publications", "count_records_by_state", "enter_record", "find_public_records",
     "find_record_of_department", "find_record_of_subject", "import_records", "list_correction_days", "list_due_records",
     "list_records_of_department", "list_records_of_subject", "list_records_page", "published_late",
-    "purge_expired_personal_data", "push_records", "retire_expired_records",
+    "purge_expired_personal_data", "push_records", "query_public_records", "retire_expired_records",
+    "RetiredPage", "get_retired_page", "iter_retired_csv", "list_retired_since", "retired_csv_name",
 ]

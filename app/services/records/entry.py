@@ -9,8 +9,10 @@ from sqlalchemy import select
 from app import clock
 from app.errors import InvalidInput
 from app.extensions import db
-from app.models import CreditRecord, RecordEvent, Subject
+from app.models import CreditRecord, RecordEvent
+from app.models.enums import NameMismatchOrigin, SubjectNameSource
 from app.models.record import EARLIEST_DECISION_DATE
+from app.services.accounts.subjects import find_or_create_subject, note_subject_name
 from app.services.calendar import get_working_calendar
 from app.services.policy import compute_record_dates, get_policy_in_force
 from app.services.transaction import use_case
@@ -108,12 +110,7 @@ def enter_record(department, entry: NewRecord, actor) -> CreditRecord:
     )
     if duplicate:
         raise InvalidInput(_l("Your department has already provided a record with this decision number."))
-    subject = db.session.scalar(select(Subject).where(Subject.identifier == entry.identifier.value))
-    if subject is None:
-        subject = Subject(kind=entry.identifier.kind, identifier=entry.identifier.value,
-                          name=entry.subject_name.strip(), birth_date=entry.identifier.birth_date)
-        db.session.add(subject)
-        db.session.flush()
+    subject, new = find_or_create_subject(entry.identifier, entry.subject_name, SubjectNameSource.DEPARTMENT)
     record = build_record(
         subject, department, severity=entry.severity, decision_date=entry.decision_date,
         publish_minor=entry.publish_minor, category=entry.category,
@@ -123,6 +120,9 @@ def enter_record(department, entry: NewRecord, actor) -> CreditRecord:
     )
     db.session.add(record)
     db.session.flush()
+    if not new:
+        note_subject_name(subject, entry.subject_name, NameMismatchOrigin.DEPARTMENT, department_id=department.id,
+                          record_id=record.id)
     db.session.add(RecordEvent(record_id=record.id, seq=1, at=clock.now(), actor_id=actor.id, trigger="publish",
                                from_state=None, to_state=record.state, reason=None,
                                data={"withheld": record.withheld_reason} if record.withheld_reason else None))

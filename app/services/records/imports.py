@@ -17,16 +17,17 @@ from pathlib import Path
 from flask_babel import gettext as _
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from app import clock, identifiers
 from app.errors import InvalidInput
 from app.extensions import db
-from app.models import CreditRecord, Department, RecordEvent, Subject, User
-from app.models.enums import RecordCategory, RecordClass
+from app.models import CreditRecord, Department, RecordEvent, Subject, SubjectNameMismatch, User
+from app.models.enums import NameMismatchOrigin, RecordCategory, RecordClass, SubjectNameSource
 from app.models.record import EARLIEST_DECISION_DATE
 from app.services.calendar import get_working_calendar
 from app.services.policy import compute_record_dates, get_policy_in_force
+from app.services.records.bulk import store
 from app.services.records.entry import published_late
 from app.services.records.lifecycle import (
     IMPORT,
@@ -38,7 +39,7 @@ from app.services.records.lifecycle import (
 from app.services.transaction import use_case
 from workflows import RECORD, RecordTrigger
 
-CHUNK = 1000
+CHUNK = 5000
 MAX_ERRORS = 1000
 
 # Header names accepted for each field: the English code name or the usual Chinese heading.
@@ -142,14 +143,15 @@ def _map_header(header: list[str]) -> dict[str, int]:
     return mapping
 
 
-def check_row(row: dict[str, str], seen: set[str], existing, today: date) -> tuple[dict, list[tuple[str, str]]]:
+def check_row(row: dict[str, str], seen: set[str], existing, today: date,
+              identify=identifiers.validate) -> tuple[dict, list[tuple[str, str]]]:
     errors, clean = [], {}
     for name in REQUIRED:
         if not (row.get(name) or "").strip():  # spaces alone are no value
             errors.append((name, _("This field is required.")))
     if row.get("identifier"):
         try:
-            clean["identifier"] = identifiers.validate(row["identifier"])
+            clean["identifier"] = identify(row["identifier"])
         except identifiers.InvalidIdentifier as error:
             errors.append(("identifier", str(error)))
     category = CATEGORY_ALIASES.get(row.get("category", ""), row.get("category", ""))
@@ -215,10 +217,18 @@ def import_records(path: Path, department: Department, actor_id: int | None = No
         select(CreditRecord.decision_number).where(CreditRecord.department_id == department.id)
     ))
     seen: set[str] = set()
+    # A file names each subject many times and is read twice: each identifier is checked once.
+    met: dict[str, identifiers.Identifier] = {}
+
+    def identify(raw: str) -> identifiers.Identifier:
+        if raw not in met:
+            met[raw] = identifiers.validate(raw)
+        return met[raw]
+
     try:
         for number, row in _rows(path):
             report.rows += 1
-            clean, errors = check_row(row, seen, existing_numbers.__contains__, today)
+            clean, errors = check_row(row, seen, existing_numbers.__contains__, today, identify)
             if not errors and clean["action"] == CORRECT:
                 errors = _check_correction(clean, department)
             for column, message in errors:
@@ -233,7 +243,7 @@ def import_records(path: Path, department: Department, actor_id: int | None = No
             report.errors.append((0, "", _("The file has no data rows.")))
         return report
 
-    cleaned = (check_row(row, set(), existing_numbers.__contains__, today)[0] for _number, row in _rows(path))
+    cleaned = (check_row(row, set(), existing_numbers.__contains__, today, identify)[0] for _number, row in _rows(path))
     corrections: list[dict] = []
     report.imported = insert_records(_new_rows(cleaned, corrections), department, actor_id)
     actor = db.session.get(User, actor_id) if actor_id else None
@@ -282,7 +292,8 @@ def _check_correction(clean: dict, department: Department) -> list[tuple[str, st
 
 def insert_records(rows, department: Department, actor_id: int | None = None) -> int:
     """Step: insert checked rows (from ``check_row``) in chunks, set-based; the caller commits
-    (``import_records``, ``push.push_records``)."""
+    (``import_records``, ``push.push_records``). PostgreSQL: ``COPY`` of the subjects, records
+    and events, their ids reserved from the sequences first; SQLite: multi-row ``INSERT``s."""
     policy = get_policy_in_force()
     now = clock.now()
     subjects: dict[str, int] = {}
@@ -291,56 +302,113 @@ def insert_records(rows, department: Department, actor_id: int | None = None) ->
     for clean in rows:
         chunk.append(clean)
         if len(chunk) >= CHUNK:
-            inserted += _insert(chunk, department, policy, subjects, now, actor_id)
+            inserted += insert_chunk(chunk, department, policy, subjects, now, actor_id)
             chunk = []
     if chunk:
-        inserted += _insert(chunk, department, policy, subjects, now, actor_id)
+        inserted += insert_chunk(chunk, department, policy, subjects, now, actor_id)
     return inserted
 
 
-def _insert(rows: list[dict], department, policy, subjects: dict[str, int], now, actor_id) -> int:
+def _note_names(rows: list[dict], ids: list[int], known: dict[str, tuple[int, str, str]], department) -> None:
+    """The names the file gives for subjects the platform knew: a claimed name gives way, another
+    name is kept beside the platform's and flagged (``accounts.subjects.note_subject_name``, set-based)."""
+    claimed: dict[int, str] = {}
+    flags: dict[tuple[int, str], dict] = {}
+    for r, record_id in zip(rows, ids, strict=True):
+        if r["identifier"].value not in known:
+            continue
+        subject_id, name, source = known[r["identifier"].value]
+        given = r["subject_name"].strip()
+        if source == SubjectNameSource.CLAIMED:
+            claimed.setdefault(subject_id, given)
+        elif given != name:
+            flags.setdefault((subject_id, given), {
+                "subject_id": subject_id, "known_name": name, "given_name": given,
+                "origin": NameMismatchOrigin.DEPARTMENT, "department_id": department.id, "record_id": record_id,
+                "raised_at": clock.now()})
+    if claimed:
+        db.session.execute(update(Subject), [
+            {"id": subject_id, "name": name, "name_source": SubjectNameSource.DEPARTMENT}
+            for subject_id, name in claimed.items()])
+    if flags:
+        already = set(db.session.execute(select(SubjectNameMismatch.subject_id, SubjectNameMismatch.given_name).where(
+            SubjectNameMismatch.subject_id.in_({key[0] for key in flags}),
+            SubjectNameMismatch.origin == NameMismatchOrigin.DEPARTMENT, SubjectNameMismatch.resolved_at.is_(None))))
+        fresh = [values for key, values in flags.items() if key not in already]
+        if fresh:
+            db.session.execute(insert(SubjectNameMismatch), fresh)
+
+
+# The columns of a new record besides its id and subject, in the order ``record_values`` gives.
+RECORD_COLUMNS = (
+    "department_id", "category", "severity", "decision_number", "decision_date", "facts", "sanction",
+    "sanction_kinds", "sector", "measure_until", "is_public", "withheld_reason", "publicity_start",
+    "shortest_publicity_end", "publicity_end", "policy_version", "state", "under_objection", "published_at",
+    "version", "created_at", "updated_at", "published_late",
+)
+SUBJECT_COLUMNS = ("kind", "identifier", "name", "name_source", "birth_date", "created_at")
+EVENT_COLUMNS = ("record_id", "seq", "at", "actor_id", "trigger", "from_state", "to_state", "reason")
+
+
+def record_values(r: dict, department, policy, now, calendar, memo: dict | None = None) -> dict:
+    """A new record's columns (``RECORD_COLUMNS``) for a checked row: its dates under the policy.
+
+    ``memo`` (one dict per insert) keeps the dates and lateness computed for each distinct set of
+    inputs: a file has many rows and few distinct decision days."""
+    memo = {} if memo is None else memo
+    ident = r["identifier"]
+    minor = ident.birth_date is not None and (
+        r["decision_date"].year - ident.birth_date.year
+        - ((r["decision_date"].month, r["decision_date"].day) < (ident.birth_date.month, ident.birth_date.day))
+    ) < 18
+    inputs = (r["severity"], r["decision_date"], r["sector"], r["publish_minor"], minor, tuple(r["sanction_kinds"]))
+    dates = memo.get(inputs)
+    if dates is None:
+        dates = memo[inputs] = compute_record_dates(
+            policy.body, r["severity"], r["decision_date"], sector=r["sector"], publish_minor=r["publish_minor"],
+            subject_is_minor=minor, sanction_kinds=r["sanction_kinds"])
+    late = memo.get(r["decision_date"])
+    if late is None:
+        late = memo[r["decision_date"]] = published_late(policy.body, r["decision_date"], now, calendar)
+    return {
+        "department_id": department.id, "category": r["category"], "severity": r["severity"],
+        "decision_number": r["decision_number"], "decision_date": r["decision_date"], "facts": r["facts"],
+        "sanction": r["sanction"], "sanction_kinds": r["sanction_kinds"], "sector": r["sector"],
+        "measure_until": r.get("measure_until"), "is_public": dates.is_public, "withheld_reason": dates.withheld_reason,
+        "publicity_start": dates.publicity_start, "shortest_publicity_end": dates.shortest_publicity_end,
+        "publicity_end": dates.publicity_end, "policy_version": policy.version, "state": _INITIAL,
+        "under_objection": False, "published_at": now, "version": 1, "created_at": now, "updated_at": now,
+        "published_late": late,
+    }
+
+
+def insert_chunk(rows: list[dict], department, policy, subjects: dict[str, int], now, actor_id) -> int:
+    """One chunk: its new subjects, its records, their names noted, their events."""
     wanted = {r["identifier"].value for r in rows} - subjects.keys()
+    known: dict[str, tuple[int, str, str]] = {}
     if wanted:
-        subjects.update(db.session.execute(
-            select(Subject.identifier, Subject.id).where(Subject.identifier.in_(wanted))
-        ).all())
-        new = [r for r in rows if r["identifier"].value not in subjects]
-        created = {}
-        for r in new:
+        known = {identifier: (id_, name, source) for identifier, id_, name, source in db.session.execute(
+            select(Subject.identifier, Subject.id, Subject.name, Subject.name_source)
+            .where(Subject.identifier.in_(wanted))
+        )}
+        subjects.update({identifier: id_ for identifier, (id_, _, _) in known.items()})
+        created: dict[str, tuple] = {}
+        for r in rows:
             ident = r["identifier"]
-            if ident.value not in created:
-                created[ident.value] = {"kind": ident.kind, "identifier": ident.value, "name": r["subject_name"],
-                                        "birth_date": ident.birth_date, "created_at": now}
+            if ident.value not in subjects and ident.value not in created:
+                created[ident.value] = (str(ident.kind), ident.value, r["subject_name"], _DEPARTMENT_NAME,
+                                        ident.birth_date, now)
         if created:
-            db.session.execute(insert(Subject), list(created.values()))
-            subjects.update(db.session.execute(
-                select(Subject.identifier, Subject.id).where(Subject.identifier.in_(list(created)))
-            ).all())
-    calendar = get_working_calendar()
-    records = []
-    for r in rows:
-        ident = r["identifier"]
-        minor = ident.birth_date is not None and (
-            r["decision_date"].year - ident.birth_date.year
-            - ((r["decision_date"].month, r["decision_date"].day) < (ident.birth_date.month, ident.birth_date.day))
-        ) < 18
-        dates = compute_record_dates(policy.body, r["severity"], r["decision_date"], sector=r["sector"],
-                                     publish_minor=r["publish_minor"], subject_is_minor=minor,
-                                     sanction_kinds=r["sanction_kinds"])
-        records.append({
-            "subject_id": subjects[ident.value], "department_id": department.id, "category": r["category"],
-            "severity": r["severity"], "decision_number": r["decision_number"], "decision_date": r["decision_date"],
-            "facts": r["facts"], "sanction": r["sanction"], "sanction_kinds": r["sanction_kinds"],
-            "sector": r["sector"], "measure_until": r.get("measure_until"), "is_public": dates.is_public, "withheld_reason": dates.withheld_reason,
-            "publicity_start": dates.publicity_start, "shortest_publicity_end": dates.shortest_publicity_end,
-            "publicity_end": dates.publicity_end, "policy_version": policy.version, "state": RECORD.initial,
-            "under_objection": False, "published_at": now, "version": 1, "created_at": now, "updated_at": now,
-            "published_late": published_late(policy.body, r["decision_date"], now, calendar),
-        })
-    ids = db.session.execute(insert(CreditRecord).returning(CreditRecord.id), records).scalars().all()
-    db.session.execute(insert(RecordEvent), [
-        {"record_id": i, "seq": 1, "at": now, "actor_id": actor_id, "trigger": "publish", "from_state": None,
-         "to_state": RECORD.initial, "reason": "import", "data": None}
-        for i in ids
-    ])
+            subjects.update(zip(created, store(Subject, SUBJECT_COLUMNS, list(created.values()), "identifier"),
+                                strict=True))
+    calendar, memo = get_working_calendar(), {}
+    records = [(subjects[r["identifier"].value], *record_values(r, department, policy, now, calendar, memo).values())
+               for r in rows]
+    ids = store(CreditRecord, ("subject_id", *RECORD_COLUMNS), records, "decision_number")
+    _note_names(rows, ids, known, department)
+    store(RecordEvent, EVENT_COLUMNS, [(i, 1, now, actor_id, "publish", None, _INITIAL, "import") for i in ids])
     return len(ids)
+
+
+_INITIAL = str(RECORD.initial)
+_DEPARTMENT_NAME = str(SubjectNameSource.DEPARTMENT)

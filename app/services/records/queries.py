@@ -10,7 +10,8 @@ from sqlalchemy.orm import joinedload
 from app import clock
 from app.extensions import db
 from app.models import CreditRecord, Department, RecordEvent, Subject
-from workflows import IN_PUBLICITY, RecordState, RecordTrigger
+from app.services.records.public_query import records_in_publicity
+from workflows import RecordState, RecordTrigger
 
 
 def list_records_of_subject(subject_id: int) -> list[CreditRecord]:
@@ -65,31 +66,18 @@ def count_records_by_state(department_id: int | None = None) -> dict[str, int]:
     return dict(db.session.execute(stmt).all())
 
 
-
-def find_public_records(identifier: str) -> tuple[object | None, list[CreditRecord]]:
-    """The public query: the subject and its records in publicity today, and nothing else.
+def find_public_records(identifier: str) -> tuple[Subject | None, list[CreditRecord]]:
+    """The subject of an identifier and its records in publicity today, and nothing else.
 
     Withheld records (minors, minor offences not published), records before their publicity
     starts or after it ends, and repaired, revoked, retired or purged ones are never shown.
+    The filter of records only: what a stranger may see on the public page (whose name, which
+    subjects at all) is ``query_public_records``'s business.
     """
     subject = db.session.scalar(select(Subject).where(Subject.identifier == identifier))
     if subject is None:
         return None, []
-    today = clock.today()
-    records = db.session.scalars(
-        select(CreditRecord)
-        .where(
-            CreditRecord.subject_id == subject.id,
-            CreditRecord.is_public.is_(True),
-            CreditRecord.state.in_(IN_PUBLICITY),
-            CreditRecord.publicity_start <= today,
-            CreditRecord.publicity_end >= today,
-        )
-        .options(joinedload(CreditRecord.department))
-        .order_by(CreditRecord.decision_date.desc(), CreditRecord.id.desc())
-    ).all()
-    return subject, list(records)
-
+    return subject, records_in_publicity(subject.id)
 
 
 def list_correction_days(records) -> dict[int, date]:

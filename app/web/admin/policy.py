@@ -11,7 +11,8 @@ from app.errors import DomainError, InvalidInput
 from app.forms.admin_policy import policy_draft_form
 from app.models.enums import Role
 from app.services import policy as service
-from app.services.admin import recompute
+from app.services.admin import latest_recompute, request_recompute
+from app.services.binding import with_identity_check
 from app.web.access import roles
 from app.web.admin import bp, require_valid_post
 
@@ -22,7 +23,7 @@ def policy():
     in_force = service.get_policy_in_force()
     return render_template("admin/policy.html", in_force=in_force, versions=service.list_versions(),
                            behind=service.count_behind(in_force.version), today=clock.today(),
-                           action_form=FlaskForm())
+                           action_form=FlaskForm(), run=latest_recompute())
 
 
 @bp.route("/policy/<id:version>")
@@ -34,8 +35,12 @@ def policy_version(version: int):
 @bp.route("/policy/new", methods=["GET", "POST"])
 @roles(Role.ADMIN)
 def new_policy():
-    """Draft from the version in force; "preview" shows the effect, "save" schedules it."""
-    base = service.get_policy_in_force().body
+    """Draft from the version in force; "preview" shows the effect, "save" schedules it.
+
+    The identity check of bindings is among the clocks, with its default length where the
+    version in force has none (policy v1 predates bindings).
+    """
+    base = with_identity_check(service.get_policy_in_force().body)
     form = policy_draft_form(base)
     body, errors, preview, status = base, {}, None, 200
     if form.is_submitted():
@@ -73,8 +78,10 @@ def withdraw_policy(version: int):
 @bp.route("/policy/<id:version>/recompute", methods=["POST"])
 @roles(Role.ADMIN)
 def recompute_policy(version: int):
+    """Queue the recompute for the scheduler and answer at once; the policy page shows its progress
+    (409 while another one is queued or running)."""
     require_valid_post()
-    result = recompute(current_user, version)
-    flash(_("Recomputed under version %(v)d: %(r)d records (%(rm)d with new dates), %(c)d cases (%(t)d deadlines moved).",
-            v=version, r=result.records, rm=result.records_moved, c=result.cases, t=result.timers_moved), "success")
+    request_recompute(current_user, version)
+    flash(_("Recompute under version %(v)d queued: the scheduler runs it in the background; its progress "
+            "is shown below.", v=version), "success")
     return redirect(url_for("admin.policy"))
