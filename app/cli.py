@@ -222,10 +222,10 @@ def register_job_cli(app: Flask) -> None:
     def policy_group() -> None:
         """Policy versions: the recompute of records and cases onto the version in force."""
 
-    @policy_group.command("recompute")
+    @policy_group.command()  # named after the function: "recompute"
     @click.argument("version", type=click.IntRange(min=1))
     @click.option("--by", "username", help="The admin this recompute is audited as (without it, as the system).")
-    def policy_recompute_command(version: int, username: str | None) -> None:
+    def recompute_command(version: int, username: str | None) -> None:
         """Move records in publicity and open cases onto VERSION (the one in force), here, in the
         foreground; a run of VERSION left unfinished (queued, or its process died) is resumed."""
         actor = None

@@ -14,7 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
 from app import clock
-from app.services.admin import JOBS, RECOMPUTE_POLL_EVERY, run_job, run_recompute
+from app.services.admin import JOBS, RECOMPUTE_JOB, RECOMPUTE_POLL_EVERY, run_job, run_recompute
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def add_recompute_poll(app: Flask, scheduler) -> None:
     other jobs (a thread of its own)."""
     scheduler.add_job(_recompute_runner(app), IntervalTrigger(seconds=int(RECOMPUTE_POLL_EVERY.total_seconds()),
                                                                timezone=clock.PLATFORM_TZ),
-                      id="recompute", name="recompute", next_run_time=clock.now())
+                      id=RECOMPUTE_JOB, name=RECOMPUTE_JOB, next_run_time=clock.now())
 
 
 def build_scheduler(app: Flask, scheduler_class=BlockingScheduler):

@@ -66,7 +66,7 @@ def test_a_run_that_died_after_marking_the_breach_loses_no_automatic_transition(
             raise SystemExit("the host went down")  # not an Exception: nothing catches it
 
         # The process dies at the first automatic transition, after the sweep's commit.
-        monkeypatch.setattr(automatic, "transition_case", killed)
+        monkeypatch.setattr(automatic, "apply_transition", killed)
         with pytest.raises(SystemExit):
             sla_job()
         monkeypatch.undo()
@@ -104,13 +104,13 @@ def test_a_case_that_moved_after_the_read_is_left_to_the_next_run(db, people, mo
     with clock.frozen_clock(MONDAY) as frozen:
         case, clock_name, end_state = _objection_awaiting_supplement(people)
         frozen.set(datetime(2026, 12, 1, 8, 0))
-        real = automatic.transition_case
+        real = automatic._fire_batch
 
-        def claimed_first(case_id, action, actor):
+        def claimed_first(due, triggers):
             act(case, "claim", people["officer"], None)  # a step that stays in the state
-            return real(case_id, action, actor)
+            return real(due, triggers)
 
-        monkeypatch.setattr(automatic, "transition_case", claimed_first)
+        monkeypatch.setattr(automatic, "_fire_batch", claimed_first)
         assert sla_job().auto_transitions == 0
         monkeypatch.undo()
         db.session.refresh(case)
@@ -124,13 +124,13 @@ def test_a_case_withdrawn_after_the_read_is_skipped(db, people, monkeypatch):
     with clock.frozen_clock(MONDAY) as frozen:
         case, clock_name, _end_state = _objection_awaiting_supplement(people)
         frozen.set(datetime(2026, 12, 1, 8, 0))
-        real = automatic.transition_case
+        real = automatic._fire_batch
 
-        def withdrawn_first(case_id, action, actor):
+        def withdrawn_first(due, triggers):
             act(case, "withdraw", people["applicant"], None)
-            return real(case_id, action, actor)
+            return real(due, triggers)
 
-        monkeypatch.setattr(automatic, "transition_case", withdrawn_first)
+        monkeypatch.setattr(automatic, "_fire_batch", withdrawn_first)
         assert sla_job().auto_transitions == 0
         monkeypatch.undo()
         assert sla_job().auto_transitions == 0
@@ -150,3 +150,27 @@ def test_a_paused_clock_past_its_old_deadline_fires_nothing(db, people):
         assert sla_job().auto_transitions == 0
     db.session.refresh(case)
     assert case.state == "awaiting_supplement"
+
+
+def test_one_case_refused_in_a_batch_leaves_the_others_fired(db, people, monkeypatch):
+    """Lapses go in batches of one transaction; a case that moved on meanwhile is refused in its
+    own savepoint, and the rest of its batch still lapses."""
+    with clock.frozen_clock(MONDAY) as frozen:
+        cases = [_objection_awaiting_supplement(people)[0] for _ in range(3)]
+        frozen.set(datetime(2026, 12, 1, 8, 0))
+        real = automatic._fire_batch
+        batches = []
+
+        def middle_withdrawn_first(due, triggers):
+            batches.append(len(due))
+            act(cases[1], "withdraw", people["applicant"], None)
+            return real(due, triggers)
+
+        monkeypatch.setattr(automatic, "_fire_batch", middle_withdrawn_first)
+        assert automatic.fire_breach_triggers() == 2
+    assert batches == [3]  # one transaction for the three
+    for case in cases:
+        db.session.refresh(case)
+    assert [c.state for c in cases] == ["lapsed", "withdrawn", "lapsed"]
+    events = db.session.scalars(select(CaseEvent.to_state).where(CaseEvent.case_id == cases[1].id)).all()
+    assert "lapsed" not in events  # the refused one's savepoint left nothing behind

@@ -26,6 +26,7 @@ from app.services.admin.overview import (
     run_job_now,
 )
 from app.services.admin.recompute import (
+    RECOMPUTE_JOB,
     RECOMPUTE_POLL_EVERY,
     RecomputeResult,
     latest_recompute,
@@ -36,7 +37,7 @@ from app.services.admin.recompute import (
 
 __all__ = [
     "DEMO_ACCOUNTS", "JOBS", "AlreadySeeded", "AuditCursor", "AuditEntry", "AuditFilter", "JobHealth",
-    "JobRunReport", "OutboxFilter", "OutboxRow", "Overview", "RECOMPUTE_POLL_EVERY", "RecomputeResult", "RunOutcome", "expire_job",
+    "JobRunReport", "OutboxFilter", "OutboxRow", "Overview", "RECOMPUTE_JOB", "RECOMPUTE_POLL_EVERY", "RecomputeResult", "RunOutcome", "expire_job",
     "export_audit_csv", "has_data", "job_health", "job_lock", "latest_recompute", "list_outbox", "parse_object", "platform_overview",
     "recompute", "request_recompute", "retry_outbox_notices", "run_job", "run_job_now", "run_recompute",
     "search_audit", "seed_demo", "sla_job",

@@ -40,7 +40,7 @@ from app.services.policy import get_policy_in_force
 from app.services.policy.versions import get_version
 from app.services.transaction import use_case
 
-JOB_NAME = "recompute"  # the lock that keeps two processes from running it at once
+RECOMPUTE_JOB = "recompute"  # the lock that keeps two processes from running it, the scheduler's job id
 CHUNK_SIZE = 50_000  # ids per chunk, records and cases alike
 # How long the lock's lease lasts on SQLite (PostgreSQL's advisory lock ends with the process).
 LEASE = timedelta(hours=2)
@@ -121,7 +121,7 @@ def run_recompute(chunk_size: int = CHUNK_SIZE,
     use it to kill the run there)."""
     if _active_run() is None:  # the scheduler's poll: one query when nothing is queued
         return None
-    with job_lock(JOB_NAME, lease=LEASE) as acquired:
+    with job_lock(RECOMPUTE_JOB, lease=LEASE) as acquired:
         if not acquired:
             return None
         run = db.session.scalar(select(RecomputeRun).where(RecomputeRun.active.is_(True))
@@ -160,7 +160,9 @@ def _run(run: RecomputeRun, chunk_size: int, after_chunk) -> None:
         counts = move_records(policy, groups, run.record_cursor, upto, clock.now())
         run.records_done += counts.done
         run.records_moved += counts.moved
-        _checkpoint(run, "record_cursor", upto, after_chunk)
+        _checkpoint(run, "record_cursor", upto)
+        db.session.commit()
+        _after_commit(run, after_chunk)
     first, last = db.session.execute(select(func.min(Case.id), func.max(Case.id))
                                      .where(pending_cases(policy.version))).one()
     run.case_cursor = max(run.case_cursor, (first or 1) - 1)
@@ -171,8 +173,11 @@ def _run(run: RecomputeRun, chunk_size: int, after_chunk) -> None:
         run.cases_done += counts.done
         run.cases_kept += counts.kept
         run.timers_moved += counts.moved
-        _checkpoint(run, "case_cursor", upto, after_chunk)
+        _checkpoint(run, "case_cursor", upto)
+        db.session.commit()
+        _after_commit(run, after_chunk)
     _finish(run, policy)
+    db.session.commit()
 
 
 def _count_totals(run: RecomputeRun) -> None:
@@ -181,10 +186,13 @@ def _count_totals(run: RecomputeRun) -> None:
     run.cases_total = db.session.scalar(select(func.count()).select_from(Case).where(pending_cases(run.version)))
 
 
-def _checkpoint(run: RecomputeRun, cursor: str, upto: int, after_chunk) -> None:
+def _checkpoint(run: RecomputeRun, cursor: str, upto: int) -> None:
+    """The chunk's progress, committed with it: a run that dies resumes after ``upto``."""
     setattr(run, cursor, upto)
     run.heartbeat_at = clock.now()
-    db.session.commit()
+
+
+def _after_commit(run: RecomputeRun, after_chunk) -> None:
     db.session.expire_all()  # the statements changed rows behind the ORM's back
     if after_chunk is not None:
         after_chunk(run)
@@ -197,7 +205,6 @@ def _finish(run: RecomputeRun, policy: Policy) -> None:
                        {"version": run.version, "run": run.id, "records": run.records_done,
                         "records_moved": run.records_moved, "cases": run.cases_done,
                         "timers_moved": run.timers_moved, "cases_kept": run.cases_kept})
-    db.session.commit()
 
 
 @use_case
