@@ -26,6 +26,7 @@ from app.services.admin import (
     seed_demo,
     sla_job,
 )
+from app.services.cases import queue_count_drift, recount_queues
 from app.services.notices import dispatch_pending, retry_notices
 from app.services.records import import_records, list_due_records
 
@@ -120,6 +121,12 @@ def register_cli(app: Flask) -> None:
             day = date.fromordinal(day.toordinal() + 1)
         if year in working.uncovered:
             click.echo(f"warning: no holiday schedule for {year}: weekends only until overrides are added")
+
+
+def _report_drift(drift: dict, verb: str) -> None:
+    for (kind, state, assignee), (kept, counted) in sorted(drift.items(), key=str):
+        click.echo(f"{kind}\t{state}\t{assignee or '-'}\t{verb} {kept}, counted {counted}")
+    click.echo(f"{len(drift)} queue count(s) off" if drift else "queue counts agree with the cases")
 
 
 def _instant(value: str | None):
@@ -245,6 +252,23 @@ def register_job_cli(app: Flask) -> None:
             raise click.ClickException(str(error)) from None
         click.echo(f"version {result.version}: {result.records} records ({result.records_moved} with new dates), "
                    f"{result.cases} cases ({result.timers_moved} deadlines moved, {result.cases_kept} kept)")
+
+    @app.cli.group("queues")
+    def queues_group() -> None:
+        """The officers' queue counts, kept by delta in the transactions that move cases."""
+
+    @queues_group.command("check")
+    def queues_check_command() -> None:
+        """Compare the kept counts with a recount of the cases; exit 1 if any differs."""
+        drift = queue_count_drift()
+        _report_drift(drift, "kept")
+        if drift:
+            raise SystemExit(1)
+
+    @queues_group.command("recount")
+    def queues_recount_command() -> None:
+        """Rebuild the counts from the cases (under a lock), and say what was wrong."""
+        _report_drift(recount_queues(), "kept")
 
     @app.cli.group("records")
     def records_group() -> None:

@@ -115,6 +115,22 @@ def test_recount_repairs_a_table_that_drifted(db):
     assert recount_queues() == {}
 
 
+def test_the_operator_checks_and_recounts_from_the_command_line(app, db):
+    people = make_people()
+    submit(people["applicant"], CaseKind.OBJECTION, make_record(subject=people["subject"]))
+    db.session.commit()
+    runner = app.test_cli_runner()
+    agree = runner.invoke(args=["queues", "check"])
+    assert agree.exit_code == 0 and "agree" in agree.output
+    db.session.execute(text("UPDATE queue_count SET n = n + 5"))
+    db.session.commit()
+    off = runner.invoke(args=["queues", "check"])
+    assert off.exit_code == 1 and "objection\tsubmitted\t-\tkept 6, counted 1" in off.output
+    fixed = runner.invoke(args=["queues", "recount"])
+    assert fixed.exit_code == 0 and "1 queue count(s) off" in fixed.output
+    assert runner.invoke(args=["queues", "check"]).exit_code == 0
+
+
 def test_the_dashboard_counts_come_from_the_table(db):
     """All open cases per queue: the kept figures, not a scan (a planted figure shows through)."""
     people = make_people()

@@ -1,4 +1,5 @@
-"""Reserved: filled in by the work in progress (rename this file when it is).
+"""No schema change: the number was taken for the set-based SLA sweep (issue 16), which needed
+none; kept so that the revisions stay numbered in sequence.
 
 Revision ID: 0019
 Revises: 0018
