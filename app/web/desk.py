@@ -64,7 +64,7 @@ def dashboard():
     )
 
 
-def _filter_form() -> QueueFilterForm:
+def _filter_form(officers) -> QueueFilterForm:
     form = QueueFilterForm(request.args)
     states = sorted({s.name for w in CASE_WORKFLOWS.values() for s in w.states if not s.done})
     everyone = [("", _("All"))]
@@ -72,7 +72,7 @@ def _filter_form() -> QueueFilterForm:
     form.state.choices = choices(everyone + [(s, label("case_state", s)) for s in states])
     form.department.choices = choices(everyone + [(str(d.id), d.name) for d in list_departments()])
     form.assignee.choices = choices(everyone + [("me", _("Me")), ("none", _("Nobody yet"))] + [
-        (str(u.id), u.display_name) for u in list_officers()
+        (str(u.id), u.display_name) for u in officers
     ])
     return form
 
@@ -81,11 +81,12 @@ def _filter_form() -> QueueFilterForm:
 @roles(Role.OFFICER, Role.SUPERVISOR)
 def queues():
     """Open cases by deadline, with filters and keyset pages; counts per queue beside them."""
-    form = _filter_form()
+    officers = list_officers()
+    form = _filter_form(officers)
     if request.args and not form.validate():
         return render_template("desk/queues.html", form=form, cases=[], next_cursor=None,
                                counts=open_queue_counts(current_user.id), overdue=count_open_cases(clock.now()),
-                               bulk=_bulk_form(), now=clock.now()), 422
+                               bulk=_bulk_form(officers), now=clock.now()), 422
     try:
         after = QueueCursor.decode(form.after.data) if form.after.data else None
     except ValueError:
@@ -103,16 +104,16 @@ def queues():
     args = {k: v for k, v in request.args.items() if k != "after"}
     return render_template(
         "desk/queues.html", form=form, cases=rows, counts=open_queue_counts(current_user.id),
-        overdue=count_open_cases(clock.now()), bulk=_bulk_form(), now=clock.now(), soon=due_soon_horizon(),
+        overdue=count_open_cases(clock.now()), bulk=_bulk_form(officers), now=clock.now(), soon=due_soon_horizon(),
         next_url=url_for("desk.queues", **args, after=next_cursor.encode()) if next_cursor else None,
         first_url=url_for("desk.queues", **args) if after else None,
     )
 
 
-def _bulk_form() -> BulkForm:
+def _bulk_form(officers=None) -> BulkForm:
     form = BulkForm()
     form.action.choices = choices([(a, label("trigger", a)) for a in BULK_TRIGGERS])
-    form.assignee_id.choices = choices([(u.id, u.display_name) for u in list_officers()])
+    form.assignee_id.choices = choices([(u.id, u.display_name) for u in officers or list_officers()])
     return form
 
 

@@ -15,6 +15,8 @@ from app.models.enums import Role
 def localtime(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     if value is None:
         return ""
+    if fmt == "yyyy-MM-dd HH:mm":  # digits only, the same in every locale: no pattern to parse per row
+        return clock.local(value).strftime("%Y-%m-%d %H:%M")
     return format_datetime(clock.local(value), fmt)
 
 
