@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.header import decode_header, make_header
 
 import pytest
 from sqlalchemy import func, select
 
+from app import clock
 from app.errors import Forbidden, Gone
 from app.extensions import db as _db
 from app.identifiers import validate
 from app.models import Notification, SignUpRequest, Subject, SubjectBinding, User
 from app.models.enums import BindingCapacity, Role, SubjectKind, SubjectNameSource
 from app.services import signup
+from app.services.admin.jobs import purge_job
 from app.services.notices.dispatch import dispatch_pending
 from tests.factories import id_number, make_subject, make_user, uscc
 from tests.service import test_dispatch
@@ -348,3 +350,34 @@ def test_the_pages_are_in_english_too(client, db):
     assert "Demo mode: no mail service is configured" in sent
     page = text(client.get(_path(_demo_link(_sign_up(client)))))
     assert "Finish the sign-up" in page and "完成注册" not in page.split("<main")[1]
+
+
+def test_the_purge_job_deletes_requests_long_used_or_lapsed_and_keeps_the_rest(db):
+    """A request holds a password hash and an identifier: 30 days after it was used or lapsed it
+    goes (the purge job); an open one, or one used or lapsed lately, stays."""
+    identifier = validate(uscc(), SubjectKind.LEGAL)
+    tokens: dict[str, str] = {}
+
+    def ask(name: str) -> None:
+        details = signup.SignUpDetails(email=f"{name}@example.cn", password=PASSWORD, display_name="",
+                                       identifier=identifier, subject_name="清理测试有限公司")
+        signup.request_sign_up(details, link_for=lambda token: tokens.setdefault(name, token),
+                               sign_in_link="/auth/sign-in")
+
+    with clock.frozen_clock(datetime(2026, 10, 1, 10, 0)) as frozen:
+        ask("used-long-ago")
+        signup.finish_sign_up(tokens["used-long-ago"])
+        ask("lapsed-long-ago")  # its link lapsed on 2 October
+        frozen.set(datetime(2026, 11, 1, 10, 0))
+        ask("lapsed-lately")  # on 2 November
+        frozen.set(datetime(2026, 11, 20, 10, 0))
+        ask("used-lately")
+        signup.finish_sign_up(tokens["used-lately"])
+        ask("open")
+        frozen.set(datetime(2026, 11, 21, 9, 0))  # 30 days back: 22 October
+        result = purge_job()
+    assert result.sign_up_requests == 2
+    left = sorted(db.session.scalars(select(SignUpRequest.email)))
+    assert left == ["lapsed-lately@example.cn", "open@example.cn", "used-lately@example.cn"]
+    assert db.session.scalar(select(func.count()).select_from(User).where(
+        User.username == "used-long-ago@example.cn")) == 1  # the account stays

@@ -27,8 +27,9 @@ from app.models import JobRun
 from app.services.binding import remind_identity_checks
 from app.services.cases import close_cases_on_retired_records, fire_breach_triggers
 from app.services.notices import dispatch_pending
-from app.services.records import ExpiryResult, purge_expired_personal_data, retire_expired_records
+from app.services.records import ExpiryResult, PurgeResult, purge_expired_personal_data, retire_expired_records
 from app.services.records.expiry import BATCH_SIZE
+from app.services.signup import purge_sign_up_requests
 from app.services.sla import SweepResult, sweep_sla
 from app.services.transaction import use_case
 
@@ -56,13 +57,20 @@ def sla_job() -> SweepResult:
     return result
 
 
+def purge_job() -> PurgeResult:
+    """Records past their retention, and sign-up requests long used or lapsed."""
+    result = purge_expired_personal_data()
+    result.sign_up_requests = purge_sign_up_requests()
+    return result
+
+
 JOBS = {
     job.name: job
     for job in (
         Job("expire", expire_job, timedelta(hours=1), "retire records whose publicity ended"),
         Job("sla", sla_job, timedelta(minutes=5), "deadlines due soon and breached, escalations, lapses"),
         Job("dispatch", dispatch_pending, timedelta(seconds=30), "deliver notices: inbox, e-mail, webhooks"),
-        Job("purge", purge_expired_personal_data, timedelta(days=1), "remove personal data past retention"),
+        Job("purge", purge_job, timedelta(days=1), "remove personal data past retention"),
     )
 }
 

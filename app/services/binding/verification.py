@@ -178,15 +178,17 @@ def _open_binding(user: User, capacity: str) -> SubjectBinding:
         raise InvalidInput(_l("Choose in which capacity you act for this subject."))
     binding = get_current_binding(user)
     if binding is None:
-        binding = _new_binding(user, subject, capacity)
+        binding = new_binding(user, subject, capacity)
     elif binding.state == BINDING.initial:
         binding.capacity = capacity  # refused, sent again: perhaps in another capacity
     return binding
 
 
-def _new_binding(user: User, subject: Subject, capacity: str) -> SubjectBinding:
+def new_binding(user: User, subject: Subject, capacity: str, claimed_name: str | None = None) -> SubjectBinding:
+    """A step: ``user``'s binding to ``subject``, not verified, under the name the account holder
+    gave for the subject (the platform's name when it gave none), for the officer to check."""
     binding = SubjectBinding(user_id=user.id, subject_id=subject.id, capacity=capacity,
-                             state=BINDING.initial, claimed_name=subject.name)
+                             state=BINDING.initial, claimed_name=claimed_name or subject.name)
     db.session.add(binding)
     db.session.flush()
     return binding
@@ -250,7 +252,7 @@ def bind_verified(user: User, method: str, capacity: str | None = None) -> Subje
     subject = db.session.get(Subject, user.subject_id)
     capacity = capacity or (BindingCapacity.SELF if subject.kind == SubjectKind.NATURAL
                             else BindingCapacity.LEGAL_REPRESENTATIVE)
-    binding = get_current_binding(user) or _new_binding(user, subject, capacity)
+    binding = get_current_binding(user) or new_binding(user, subject, capacity)
     if binding.state == BindingState.VERIFIED:
         return binding
     trigger = BindingTrigger.VERIFY_BY_CLAIMS if method == BindingMethod.OIDC else BindingTrigger.VERIFY_BY_MIGRATION

@@ -39,6 +39,7 @@ _PURGE = text(
 class PurgeResult:
     purged: int = 0
     batches: int = 0
+    sign_up_requests: int = 0  # filled in by the purge job (signup.purge_sign_up_requests)
 
 
 @use_case

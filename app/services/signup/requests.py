@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import clock, identifiers
@@ -31,7 +31,7 @@ from app.models import SignUpRequest, User
 from app.models.enums import BindingCapacity, Role, SubjectKind, SubjectNameSource
 from app.services.accounts.signin import hash_password
 from app.services.accounts.subjects import find_or_create_subject, find_subject
-from app.services.binding.verification import _new_binding
+from app.services.binding.verification import new_binding
 from app.services.notices.messages import render
 from app.services.notices.outbox import enqueue_email, smtp_configured
 from app.services.transaction import use_case
@@ -180,7 +180,24 @@ def finish_sign_up(token: str) -> User:
         raise Gone(_GONE) from None
     db.session.execute(update(SignUpRequest).where(SignUpRequest.id == request.id).values(user_id=user.id))
     capacity = BindingCapacity.SELF if subject.kind == SubjectKind.NATURAL else BindingCapacity.LEGAL_REPRESENTATIVE
-    binding = _new_binding(user, subject, capacity)
-    binding.claimed_name = request.claimed_name  # the name typed, not the platform's, for the officer to check
+    new_binding(user, subject, capacity, request.claimed_name)  # the name typed, for the officer to check
     db.session.commit()
     return user
+
+
+KEPT_AFTER = timedelta(days=30)  # a used or lapsed request, then gone: it holds a password hash and an identifier
+
+
+@use_case
+def purge_sign_up_requests() -> int:
+    """Delete the sign-up requests used or expired more than ``KEPT_AFTER`` ago; how many.
+
+    The account a used one made keeps what matters (its user name, its binding and events); the
+    request's copy of the password hash and of the identifier is not kept for ever.
+    """
+    cutoff = clock.now() - KEPT_AFTER
+    gone = db.session.execute(delete(SignUpRequest).where(
+        or_(SignUpRequest.used_at < cutoff, and_(SignUpRequest.used_at.is_(None), SignUpRequest.expires_at < cutoff))
+    )).rowcount
+    db.session.commit()
+    return gone
