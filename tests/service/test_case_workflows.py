@@ -43,6 +43,34 @@ def _local_day(at: datetime) -> date:
     return clock.local(at).date()
 
 
+def test_the_case_deadline_is_its_earliest_running_clock_at_every_step(db, people):
+    """``case.due_at`` (what the queues sort by) follows the timers through a pause, a resume, a
+    referral and a decision, read back from the database at each step."""
+    p = people
+    record = make_record(subject=p["subject"], department=p["department"], decision_date=date(2026, 6, 1))
+
+    def earliest_running():
+        db.session.expire_all()
+        running = [t.due_at for t in _timers(db, case).values() if t.status == TimerStatus.RUNNING]
+        return min(running) if running else None
+
+    with clock.frozen_clock(datetime(2026, 11, 2, 10, 0)) as frozen:
+        case = submit(p["applicant"], CaseKind.OBJECTION, record)
+        steps = [("submitted", None)]
+        assert case.due_at is not None and case.due_at == earliest_running()
+        for trigger, actor, kw in (("request_supplement", p["officer"], {"reason": "请补充"}),
+                                   ("supplement", p["applicant"], {}), ("accept", p["officer"], {}),
+                                   ("refer", p["officer"], {}),
+                                   ("reply", p["dept_user"], {"reason": "核实无误", "verification": "correct"}),
+                                   ("decide_maintain", p["officer"], {"reason": "维持"})):
+            frozen.set(clock.now() + timedelta(hours=20))
+            reason = kw.pop("reason", None)
+            act(case, trigger, actor, reason, **kw)
+            steps.append((case.state, case.due_at))
+            assert case.due_at == earliest_running(), trigger
+    assert steps[1][1] is not None and steps[-1] == ("decided", None)
+
+
 def test_objection_end_to_end_revokes_the_record(db, people):
     p = people
     record = make_record(subject=p["subject"], department=p["department"], decision_date=date(2026, 6, 1))

@@ -168,7 +168,7 @@ def submit_case(applicant: User, submission: Submission) -> Case:
                              from_state=None, to_state=workflow.initial))
     if workflow.state(workflow.initial).carries_objection_mark:
         mark_record_under_objection(case, applicant)  # on receipt, in the same transaction
-    sync_timers(case, workflow.initial)
+    sync_timers(case, workflow.initial, new_case=True)
     enqueue(
         f"case-submitted:{case.id}", "case_submitted", {"case": case.number},
         user_id=applicant.id,

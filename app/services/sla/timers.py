@@ -87,14 +87,15 @@ def open_timers(case: Case) -> list[Timer]:
     )
 
 
-def sync_timers(case: Case, to_state: str) -> None:
-    """Make the case's timers match the clocks of the state it is entering."""
+def sync_timers(case: Case, to_state: str, new_case: bool = False) -> None:
+    """Make the case's timers match the clocks of the state it is entering (``new_case``: just
+    filed, so it has none to look up)."""
     workflow = CASE_WORKFLOWS[case.kind]
     state = workflow.state(to_state)
     now = clock.now()
     today = clock.today()
     wanted = set(state.clocks)
-    timers = {t.clock: t for t in open_timers(case)}
+    timers = {} if new_case else {t.clock: t for t in open_timers(case)}
     for name, timer in timers.items():
         if name in wanted:
             continue
@@ -113,6 +114,7 @@ def sync_timers(case: Case, to_state: str) -> None:
             )
             _set_deadline(timer, today, rule.length, rule.shift_to_working_day)  # may query: before the add
             db.session.add(timer)
+            timers[name] = timer
         elif timer.status == TimerStatus.PAUSED:
             remaining = timer.length if rule.restart_on_resume else timer.remaining
             due_day, shift = _due_day(timer.unit, today, remaining, rule.shift_to_working_day)  # before any change
@@ -121,7 +123,8 @@ def sync_timers(case: Case, to_state: str) -> None:
             timer.paused_at = timer.remaining = None
             timer.due_soon_at = timer.breached_at = None  # a new deadline gets its own reminders
     db.session.flush()
-    refresh_case_deadline(case)
+    # Every open timer of the case is in hand (the stopped ones too, marked so): no second look-up.
+    case.due_at = min((t.due_at for t in timers.values() if t.status == TimerStatus.RUNNING), default=None)
 
 
 def extend_timer(case: Case, clock_name: str) -> Timer:
