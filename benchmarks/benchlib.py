@@ -1,7 +1,11 @@
 """Set-up shared by the benchmarks: a throw-away PostgreSQL database, migrated, and the app."""
 from __future__ import annotations
 
+import json
 import os
+import resource
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,3 +34,33 @@ def fresh_database(url: str):
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
     return app
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def server_version(url: str) -> str:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.connect() as c:
+        version = c.exec_driver_sql("SHOW server_version").scalar()
+    engine.dispose()
+    return version
+
+
+def in_child(script: str, phase: str, url: str, *extra: str) -> dict:
+    """Run one phase of ``script`` in a fresh process (its memory its own); the JSON it prints last."""
+    out = subprocess.run([sys.executable, script, "--phase", phase, "--url", url, *extra],
+                         check=True, capture_output=True, text=True, cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def timed(script: str, name: str, loads: list[float], phase: str, url: str, *extra: str) -> dict:
+    """``in_child``, with the load average before it recorded in ``loads`` and a line printed."""
+    loads.append(os.getloadavg()[0])
+    figures = in_child(script, phase, url, *extra)
+    print(f"{name}: {figures['seconds']:.2f} s, {figures['rows']:,} rows (load {loads[-1]:.2f})", flush=True)
+    return figures

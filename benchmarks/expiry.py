@@ -26,8 +26,6 @@ import io
 import json
 import os
 import platform
-import resource
-import subprocess
 import sys
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -37,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from benchlib import SERVER, bench_app, fresh_database  # noqa: E402
+from benchlib import SERVER, bench_app, fresh_database, peak_mb, server_version, timed  # noqa: E402
 
 TODAY = date(2027, 12, 1)  # "now" of the sweep: records whose publicity ended before are due
 NOW = datetime(2027, 12, 1, 3, 0, tzinfo=UTC)
@@ -45,8 +43,6 @@ DEPARTMENTS = 8
 
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def prepare(url: str, rows: int, due: float) -> dict:
@@ -207,12 +203,6 @@ def phase_sweep(url: str, batch_size: int) -> dict:
             "last_tenth_batch_seconds": sum(batches[-tenth:]) / tenth}
 
 
-def _in_child(phase: str, url: str, *extra: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--phase", phase, "--url", url, *extra],
-        check=True, capture_output=True, text=True, cwd=ROOT,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _vacuum(url: str) -> None:
@@ -224,11 +214,6 @@ def _vacuum(url: str) -> None:
     engine.dispose()
 
 
-def _timed(name: str, loads: list[float], phase: str, url: str, *extra: str) -> dict:
-    loads.append(os.getloadavg()[0])
-    figures = _in_child(phase, url, *extra)
-    print(f"{name}: {figures['seconds']:.2f} s, {figures['rows']:,} rows (load {loads[-1]:.2f})", flush=True)
-    return figures
 
 
 def main() -> None:
@@ -247,7 +232,7 @@ def main() -> None:
     if args.phase:  # a child process: one phase, its figures and its own peak memory
         figures = {"floor": lambda: phase_floor(args.url), "naive": lambda: phase_naive(args.url, args.sample),
                    "sweep": lambda: phase_sweep(args.url, args.batch_size)}[args.phase]()
-        figures["peak_mb"] = round(_peak_mb(), 1)
+        figures["peak_mb"] = round(peak_mb(), 1)
         print(json.dumps(figures))
         return
 
@@ -259,15 +244,15 @@ def main() -> None:
     loads: list[float] = []
     floors, sweeps = [], []
     for _round in range(args.rounds):  # interleaved: floor, sweep, floor, sweep ...
-        floors.append(_timed("floor", loads, "floor", url))
+        floors.append(timed(__file__, "floor", loads, "floor", url))
         undo_sweep(url)
-        sweeps.append(_timed("sweep", loads, "sweep", url))
+        sweeps.append(timed(__file__, "sweep", loads, "sweep", url))
         assert floors[-1]["rows"] == sweeps[-1]["rows"] == data["due"], (floors[-1], sweeps[-1], data)
         assert sweeps[-1]["digests"] == DEPARTMENTS, sweeps[-1]  # one per department for the run
         undo_sweep(url)
-    naive = _timed("naive (sample)", loads, "naive", url, "--sample", str(args.sample))
+    naive = timed(__file__, "naive (sample)", loads, "naive", url, "--sample", str(args.sample))
     _vacuum(url)
-    catch_up = _timed(f"catch-up, batches of {args.catch_up_batch:,}", loads, "sweep", url,
+    catch_up = timed(__file__, f"catch-up, batches of {args.catch_up_batch:,}", loads, "sweep", url,
                       "--batch-size", str(args.catch_up_batch))
     undo_sweep(url)
 
@@ -277,7 +262,7 @@ def main() -> None:
         "benchmark": "expiry",
         "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "postgresql": _server_version(url)},
+                    "postgresql": server_version(url)},
         "rows": data["rows"], "due_rows": data["due"], "departments": DEPARTMENTS, "rounds": args.rounds,
         "load_average_1min": {"min": min(loads), "max": max(loads), "all": [round(x, 2) for x in loads]},
         "floor": {"seconds": round(floor["seconds"], 2), "all_seconds": [round(f["seconds"], 2) for f in floors],
@@ -306,14 +291,6 @@ def main() -> None:
     print(json.dumps(result, indent=2))
 
 
-def _server_version(url: str) -> str:
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(url)
-    with engine.connect() as c:
-        version = c.exec_driver_sql("SHOW server_version").scalar()
-    engine.dispose()
-    return version
 
 
 if __name__ == "__main__":

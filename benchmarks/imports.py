@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from benchlib import SERVER, fresh_database  # noqa: E402
+from benchlib import SERVER, fresh_database, server_version  # noqa: E402
 
 NOW = datetime(2026, 7, 1, 2, 0, tzinfo=UTC)
 HEADER = ["identifier", "subject_name", "category", "severity", "decision_number", "decision_date", "facts",
@@ -229,7 +229,7 @@ def main() -> None:
         "benchmark": "imports",
         "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "postgresql": _server_version(url)},
+                    "postgresql": server_version(url)},
         "rows": args.rows, "subjects": args.subjects, "rounds": args.rounds,
         "load_average_1min": {"min": min(loads), "max": max(loads), "median": statistics.median(loads)},
         **{name: {"best_seconds": round(best[name], 2), "all_seconds": [round(s, 2) for s in times[name]],
@@ -244,14 +244,6 @@ def main() -> None:
     print(json.dumps(result, indent=2, ensure_ascii=False))
 
 
-def _server_version(url: str) -> str:
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(url)
-    with engine.connect() as c:
-        version = c.exec_driver_sql("SHOW server_version").scalar()
-    engine.dispose()
-    return version
 
 
 if __name__ == "__main__":

@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from benchlib import SERVER, bench_app  # noqa: E402
-from expiry import _server_version, prepare  # noqa: E402
+from benchlib import SERVER, bench_app, server_version  # noqa: E402
+from expiry import prepare  # noqa: E402
 
 TODAY = datetime(2027, 12, 1, 3, 0, tzinfo=UTC)
 EFFECTIVE = date(2027, 12, 1)
@@ -109,7 +109,7 @@ def main() -> None:
         "benchmark": "policy_preview",
         "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "postgresql": _server_version(url)},
+                    "postgresql": server_version(url)},
         "rows": data["rows"],
         "groups": len(groups),
         "floor": {"seconds": round(floor_seconds, 3), "what": "the bare GROUP BY over records in publicity"},

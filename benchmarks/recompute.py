@@ -30,7 +30,6 @@ import io
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -40,8 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from benchlib import SERVER, bench_app, fresh_database  # noqa: E402
-from expiry import _peak_mb, _server_version  # noqa: E402
+from benchlib import SERVER, bench_app, fresh_database, peak_mb, server_version, timed  # noqa: E402
 
 TODAY = date(2027, 12, 1)
 NOW = datetime(2027, 12, 1, 3, 0, tzinfo=UTC)
@@ -291,17 +289,8 @@ def _vacuum(url: str) -> None:
     engine.dispose()
 
 
-def _in_child(phase: str, url: str, *extra: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--phase", phase, "--url", url, *extra],
-                         check=True, capture_output=True, text=True, cwd=ROOT)
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _timed(name: str, loads: list[float], phase: str, url: str, *extra: str) -> dict:
-    loads.append(os.getloadavg()[0])
-    figures = _in_child(phase, url, *extra)
-    print(f"{name}: {figures['seconds']:.2f} s, {figures['rows']:,} rows (load {loads[-1]:.2f})", flush=True)
-    return figures
 
 
 def main() -> None:
@@ -317,7 +306,7 @@ def main() -> None:
     if args.phase:  # a child process: one phase, its figures and its own peak memory
         figures = {"floor": lambda: phase_floor(args.url), "product": lambda: phase_product(args.url),
                    "naive": lambda: phase_naive(args.url, args.sample)}[args.phase]()
-        figures["peak_mb"] = round(_peak_mb(), 1)
+        figures["peak_mb"] = round(peak_mb(), 1)
         print(json.dumps(figures, default=str))
         return
 
@@ -329,13 +318,13 @@ def main() -> None:
     loads: list[float] = []
     floors, products, naives = [], [], []
     for _round in range(args.rounds):  # interleaved: floor, product, naive, floor, product, naive ...
-        floors.append(_timed("floor", loads, "floor", url))
+        floors.append(timed(__file__, "floor", loads, "floor", url))
         undo_product(url)
-        products.append(_timed("product", loads, "product", url))
+        products.append(timed(__file__, "product", loads, "product", url))
         assert floors[-1]["rows"] == products[-1]["rows"] == data["pending"], (floors[-1], products[-1], data)
         assert floors[-1]["checksum"] == products[-1]["checksum"], (floors[-1], products[-1])
         undo_product(url)
-        naives.append(_timed("naive (sample)", loads, "naive", url, "--sample", str(args.sample)))
+        naives.append(timed(__file__, "naive (sample)", loads, "naive", url, "--sample", str(args.sample)))
 
     floor, product = min(floors, key=lambda f: f["seconds"]), min(products, key=lambda f: f["seconds"])
     naive = min(naives, key=lambda f: f["seconds"] / f["rows"])
@@ -344,7 +333,7 @@ def main() -> None:
         "benchmark": "recompute",
         "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "postgresql": _server_version(url)},
+                    "postgresql": server_version(url)},
         "rows": data["rows"], "recomputed_rows": data["pending"], "groups": data["groups"], "rounds": args.rounds,
         "chunk_ids": CHUNK, "load_seconds": data["load_seconds"],
         "load_average_1min": {"min": min(loads), "max": max(loads), "all": [round(x, 2) for x in loads]},

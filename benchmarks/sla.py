@@ -28,7 +28,6 @@ import io
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -40,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from benchlib import SERVER, bench_app, fresh_database  # noqa: E402
+from benchlib import SERVER, bench_app, fresh_database, in_child, peak_mb, server_version  # noqa: E402
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Beijing: working hours
 DUE = datetime(2026, 11, 20, 15, 59, 59, 999999, tzinfo=UTC)  # end of Friday Nov 20, Beijing
@@ -64,8 +63,6 @@ ON CONFLICT (key) DO NOTHING
 """
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _copy(raw, table: str, columns: str, lines) -> None:
@@ -241,9 +238,7 @@ def phase_lapses_one_by_one(url: str) -> dict:
 
 
 def _in_child(phase: str, url: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--phase", phase, "--url", url],
-                         check=True, capture_output=True, text=True, cwd=ROOT)
-    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    figures = in_child(__file__, phase, url)
     figures["load_average"] = os.getloadavg()[0]
     return figures
 
@@ -383,7 +378,7 @@ def main() -> None:
     if args.phase:  # a child process: one phase, its figures and its own peak memory
         figures = {"floor": phase_floor, "sweep": phase_sweep, "naive": phase_naive, "lapses": phase_lapses,
                    "lapses_one_by_one": phase_lapses_one_by_one}[args.phase](args.url)
-        figures["peak_mb"] = round(_peak_mb(), 1)
+        figures["peak_mb"] = round(peak_mb(), 1)
         print(json.dumps(figures))
         return
 
@@ -434,7 +429,7 @@ def main() -> None:
         "benchmark": "sla",
         "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "postgresql": _server_version(url)},
+                    "postgresql": server_version(url)},
         "timers": n,
         "supervisors": args.supervisors,
         "notices": n * args.supervisors,
@@ -488,14 +483,6 @@ def run_lapses(database: str, n: int, rounds: int = 2) -> None:
     OUT.write_text(json.dumps(result, indent=2) + "\n")
 
 
-def _server_version(url: str) -> str:
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(url)
-    with engine.connect() as c:
-        version = c.exec_driver_sql("SHOW server_version").scalar()
-    engine.dispose()
-    return version
 
 
 if __name__ == "__main__":
