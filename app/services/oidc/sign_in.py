@@ -29,7 +29,7 @@ from app.extensions import db
 from app.identifiers import Identifier, InvalidIdentifier, validate
 from app.models import Subject, User
 from app.models.enums import BindingCapacity, BindingMethod, NameMismatchOrigin, Role, SubjectKind, SubjectNameSource
-from app.services.accounts.subjects import note_subject_name
+from app.services.accounts.subjects import find_or_create_subject, note_subject_name
 from app.services.binding.verification import bind_verified
 from app.services.transaction import use_case
 
@@ -129,14 +129,8 @@ def sign_in_by_claims(issuer: str, claims: Mapping[str, Any]) -> User:
 
 
 def _find_or_create_subject(identity: VerifiedIdentity) -> Subject:
-    subject = db.session.scalar(select(Subject).where(Subject.identifier == identity.identifier.value))
-    if subject is None:
-        subject = Subject(kind=identity.identifier.kind, identifier=identity.identifier.value,
-                          name=identity.subject_name, name_source=SubjectNameSource.VERIFIED,
-                          birth_date=identity.identifier.birth_date)
-        db.session.add(subject)
-        db.session.flush()
-    else:
+    subject, new = find_or_create_subject(identity.identifier, identity.subject_name, SubjectNameSource.VERIFIED)
+    if not new:
         _note_verified_name(subject, identity.subject_name)
     return subject
 
