@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from datetime import date
@@ -40,20 +41,38 @@ def test_two_schedulers_run_the_jobs_once_each_and_stop_cleanly(committed_app):
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for _ in range(2)
     ]
+    # Each process's output is read as it comes: the jobs may all be done by the first scheduler
+    # before the second has finished importing, and a SIGTERM before its handler is installed
+    # would kill it rather than stop it (a slow CI machine showed it).
+    output: list[list[str]] = [[], []]
+    readers = [threading.Thread(target=lambda p=p, out=out: out.extend(p.stdout), daemon=True)
+               for p, out in zip(schedulers, output)]
+    for reader in readers:
+        reader.start()
+
+    def started() -> bool:
+        return all(any("scheduler started" in line for line in list(out)) for out in output)
+
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with committed_app.app_context():
                 done = {r.name for r in db.session.scalars(select(JobRun)) if r.last_finished_at}
                 db.session.remove()
-            if {"expire", "sla", "dispatch"} <= done:
+            if {"expire", "sla", "dispatch"} <= done and started():
                 break
             time.sleep(0.5)
-        assert {"expire", "sla", "dispatch"} <= done
+        assert {"expire", "sla", "dispatch"} <= done and started(), output
     finally:
         for process in schedulers:
             process.send_signal(signal.SIGTERM)
-        logs = [process.communicate(timeout=30)[0] for process in schedulers]
+        for process in schedulers:
+            process.wait(timeout=30)
+        for reader in readers:
+            reader.join(timeout=5)
+        for process in schedulers:
+            process.stdout.close()
+        logs = ["".join(out) for out in output]
     assert [p.returncode for p in schedulers] == [0, 0], logs
     with committed_app.app_context():
         retired = db.session.scalars(select(CreditRecord).where(CreditRecord.state == RecordState.RETIRED)).all()
