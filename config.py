@@ -5,6 +5,7 @@ without DATABASE_URL and SECRET_KEY from the environment.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from datetime import timedelta
@@ -37,12 +38,17 @@ class Config:
     LANGUAGES = ("zh_CN", "en")
 
     SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE_DIR / 'casedesk.sqlite3'}"
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # Statement parameters (names, identity numbers, statements) stay out of the engine's errors,
+    # and so out of every traceback in the log (issue 13).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = True
     SESSION_COOKIE_NAME = "casedesk_session"
+    # Strict-Transport-Security on every answer (issue 13): the site is served over https only, and
+    # browsers keep to https for this long (seconds; 0: no header, for plain http in development).
+    HSTS_MAX_AGE = 365 * 24 * 3600
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SECURE = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
@@ -52,10 +58,72 @@ class Config:
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     UPLOAD_DIR = str(INSTANCE_DIR / "uploads")
 
-    # Sign-in throttle: failures counted over a sliding window.
-    SIGNIN_WINDOW = timedelta(minutes=15)
-    SIGNIN_MAX_FAILURES_PER_ACCOUNT = 5
-    SIGNIN_MAX_FAILURES_PER_ADDRESS = 20
+    # Record imports (CSV, XLSX; issue 13): what one file may hold, checked before and while it is
+    # read. An XLSX is a zip: its parts' declared sizes are checked before anything is inflated
+    # (their sum, and each part over 1 MB against the ratio), and the bytes really inflated are
+    # counted too. The check stops after IMPORT_MAX_ERRORS problems. A file up to
+    # IMPORT_INLINE_MAX_BYTES (inflated) is checked and imported in the request (a second or
+    # so); a larger one is stored in UPLOAD_DIR/imports and imported by the scheduler process,
+    # the page following it; a department has at most IMPORT_MAX_QUEUED waiting. Environment:
+    # the same names, whole numbers.
+    IMPORT_MAX_BYTES = 20 * 1024 * 1024
+    IMPORT_MAX_INFLATED_BYTES = 128 * 1024 * 1024
+    IMPORT_MAX_COMPRESSION_RATIO = 100  # real sheets inflate 5 to 20 times; a zip bomb, a thousand
+    IMPORT_MAX_ROWS = 200_000
+    IMPORT_MAX_COLUMNS = 64  # cells read in a row
+    IMPORT_MAX_CELL_CHARS = 10_000
+    IMPORT_MAX_ERRORS = 1000
+    IMPORT_INLINE_MAX_BYTES = 1024 * 1024
+    IMPORT_MAX_QUEUED = 3
+
+    # Signed-in sessions, kept on the server (issue 13): a session ends when signed out, after
+    # SESSION_IDLE_TIMEOUT without a request, and SESSION_ABSOLUTE_LIFETIME after its sign-in,
+    # whatever the cookie says. Environment: the same names, in minutes.
+    SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
+    SESSION_ABSOLUTE_LIFETIME = timedelta(hours=8)
+
+    # Sign-in back-off per account (issue 13): after SIGNIN_BACKOFF_FREE_FAILURES failures since
+    # the last success (within SIGNIN_BACKOFF_WINDOW), the next attempt waits BASE, 2*BASE,
+    # 4*BASE ... seconds after the last failure, at most CAP; attempts during the wait are
+    # answered 429 and not counted, so guessing cannot lock the account. A browser that signed in
+    # before (a device cookie, SIGNIN_DEVICE_DAYS) counts only its own failures.
+    SIGNIN_BACKOFF_FREE_FAILURES = 3
+    SIGNIN_BACKOFF_BASE_SECONDS = 2
+    SIGNIN_BACKOFF_CAP_SECONDS = 300
+    SIGNIN_BACKOFF_WINDOW = timedelta(hours=24)
+    SIGNIN_DEVICE_DAYS = 180
+
+    # Passwords (issue 13, app/passwords.py): at least PASSWORD_MIN_LENGTH characters, not on the
+    # common-password list, without the account's names. A link asked for on the sign-in page
+    # ("Forgot password?") works once, for PASSWORD_RECOVERY_LIFETIME from its mail (an admin's: a day).
+    PASSWORD_MIN_LENGTH = 12
+    PASSWORD_RECOVERY_LIFETIME = timedelta(hours=1)
+    # The site's own address (e.g. https://credit.example.gov.cn) for the links in password mails:
+    # set it in production, so that a client's Host header cannot choose where a link points.
+    # Unset: the request's host. Environment: the same name.
+    PUBLIC_BASE_URL: str | None = None
+
+    # Two factors for staff (issue 13): officers, supervisors, department users and admins confirm
+    # their sign-in with a TOTP code (an authenticator app, enrolled by QR code) or a recovery code.
+    # Required: a staff member without one is taken to enrolment first (on in production; off in
+    # development, where the demo accounts sign in with their password, and in the tests).
+    # Enrolled, the code is asked anyway. The code waits CODE_MINUTES (an enrolment at sign-in
+    # ENROL_MINUTES); MAX_FAILURES wrong codes end the sign-in. TWO_FACTOR_KEY (environment): the
+    # key the secrets are encrypted with, derived from SECRET_KEY when unset. Environment:
+    # TWO_FACTOR_REQUIRED_FOR_STAFF, outside production only.
+    TWO_FACTOR_REQUIRED_FOR_STAFF = True
+    TWO_FACTOR_ISSUER = "信用案件办理平台"  # the name authenticator apps show beside the account
+    TWO_FACTOR_CODE_MINUTES = 5
+    TWO_FACTOR_ENROL_MINUTES = 15
+    TWO_FACTOR_MAX_FAILURES = 5
+    # Each sign-in whose MAX_FAILURES codes were all wrong (since the last right one, within a day)
+    # doubles the wait before the next may try: BASE, 2*BASE ... seconds, at most CAP.
+    TWO_FACTOR_BACKOFF_BASE_SECONDS = 60
+    TWO_FACTOR_BACKOFF_CAP_SECONDS = 3600
+    TWO_FACTOR_KEY: str | None = None
+    # An identity provider's ID token whose ``amr`` (RFC 8176) holds one of these stands for two
+    # factors: staff signing in with it are not asked for a code. Environment: JSON array.
+    OIDC_MFA_AMR = ("mfa", "otp", "hwk", "sc")
 
     # Throttles of the public query and of sign-up (Flask-Limiter), in its notation: several
     # limits separated by ";". The public query counts POSTs per client address and per
@@ -68,6 +136,11 @@ class Config:
     PUBLIC_QUERY_LIMIT_PER_ADDRESS = "30 per minute;300 per day"
     PUBLIC_QUERY_LIMIT_PER_IDENTIFIER = "10 per hour"
     SIGNUP_LIMIT_PER_ADDRESS = "10 per hour"
+    # Sign-in POSTs per client address, generous: many people may share one address (an office,
+    # a proxy); guessing one account is slowed by the back-off above. Password recovery: its
+    # forms' POSTs per address.
+    SIGNIN_LIMIT_PER_ADDRESS = "60 per minute;1000 per hour"
+    PASSWORD_RECOVERY_LIMIT_PER_ADDRESS = "10 per hour"
     # Reverse proxies in front of the application whose X-Forwarded-For/-Proto are believed (the
     # last this many hops): 0 = none, the client address is the peer's. Environment: the same.
     TRUSTED_PROXY_COUNT = 0
@@ -86,6 +159,15 @@ class Config:
     NOTIFY_BACKOFF_MAX_SECONDS = 6 * 3600
     NOTIFY_CLAIM_SECONDS = 300  # a claimed notice not marked sent by then is tried again
     WEBHOOK_TIMEOUT = 10
+    # Webhook addresses (issue 13, app/services/webhook_url.py): https only; every address the host
+    # resolves to must be public, unless in WEBHOOK_ALLOWED_NETWORKS (CIDR networks, e.g. a known
+    # intranet receiver; environment: comma-separated); at most WEBHOOK_MAX_PER_DEPARTMENT active
+    # subscriptions each. WEBHOOK_CA_BUNDLE: a CA file for the receivers' certificates instead of
+    # the system's. Environment: the same names.
+    WEBHOOK_REQUIRE_HTTPS = True
+    WEBHOOK_ALLOWED_NETWORKS: tuple[str, ...] = ()
+    WEBHOOK_MAX_PER_DEPARTMENT = 20
+    WEBHOOK_CA_BUNDLE: str | None = None
 
     # Sign-in with an identity provider (OpenID Connect: 统一身份认证, 电子营业执照): off while
     # OIDC_ISSUER is unset. Environment: OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET,
@@ -123,8 +205,11 @@ class Config:
 class DevelopmentConfig(Config):
     DEBUG = False
     DEMO_MODE = True
+    TWO_FACTOR_REQUIRED_FOR_STAFF = False  # the demo accounts sign in with the password shown; staff may enrol
+    WEBHOOK_REQUIRE_HTTPS = False  # a local receiver needs WEBHOOK_ALLOWED_NETWORKS=127.0.0.1 too
     SESSION_COOKIE_SECURE = False  # served over plain http on 127.0.0.1
     REMEMBER_COOKIE_SECURE = False
+    HSTS_MAX_AGE = 0  # plain http: a browser told to keep to https could not open 127.0.0.1 any more
     SQLALCHEMY_DATABASE_URI = _normalise_db_url(
         os.environ.get("DATABASE_URL", Config.SQLALCHEMY_DATABASE_URI)
     )
@@ -135,6 +220,8 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-only-secret"
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
+    HSTS_MAX_AGE = 0
+    TWO_FACTOR_REQUIRED_FOR_STAFF = False  # the two-factor tests turn it on
     SQLALCHEMY_DATABASE_URI = "sqlite://"  # replaced by the test fixtures
     UPLOAD_DIR = ""  # set per test session
     DEMO_MODE = True
@@ -143,6 +230,12 @@ class TestingConfig(Config):
     PUBLIC_QUERY_LIMIT_PER_ADDRESS = "100000 per hour"
     PUBLIC_QUERY_LIMIT_PER_IDENTIFIER = "100000 per hour"
     SIGNUP_LIMIT_PER_ADDRESS = "100000 per hour"
+    SIGNIN_LIMIT_PER_ADDRESS = "100000 per hour"
+    # The tests' webhook receivers listen on 127.0.0.1 over plain http; nothing else of the
+    # loopback is allowed (the refusal tests clear this list).
+    WEBHOOK_REQUIRE_HTTPS = False
+    WEBHOOK_ALLOWED_NETWORKS = ("127.0.0.1/32",)
+    PASSWORD_RECOVERY_LIMIT_PER_ADDRESS = "100000 per hour"
 
 
 class ProductionConfig(Config):
@@ -176,24 +269,31 @@ def load_config(name: str | None = None) -> dict:
         settings["SECRET_KEY"] = os.environ["SECRET_KEY"]
     elif cls is DevelopmentConfig:
         settings["SECRET_KEY"] = os.environ.get("SECRET_KEY") or _development_secret()
-    for key in ("SMTP_HOST", "SMTP_USER", "SMTP_PASSWORD", "MAIL_FROM", "UPLOAD_DIR"):
+    for key in ("SMTP_HOST", "SMTP_USER", "SMTP_PASSWORD", "MAIL_FROM", "UPLOAD_DIR", "PUBLIC_BASE_URL"):
         if key in os.environ:
             settings[key] = os.environ[key]
     if "SMTP_PORT" in os.environ:
         settings["SMTP_PORT"] = int(os.environ["SMTP_PORT"])
+    for key in [k for k in settings if k.startswith("IMPORT_MAX_") or k == "IMPORT_INLINE_MAX_BYTES"]:
+        if os.environ.get(key):
+            try:
+                settings[key] = int(os.environ[key])
+            except ValueError:
+                raise ConfigError(f"{key} is a whole number") from None
     for flag in ("SMTP_STARTTLS", "SMTP_SSL"):
         if flag in os.environ:
             settings[flag] = os.environ[flag].lower() in ("1", "true", "yes")
     _load_oidc(settings, production=cls is ProductionConfig)
+    _load_two_factor(settings, production=cls is ProductionConfig)
     _load_throttles(settings)
+    _load_webhooks(settings, production=cls is ProductionConfig)
     return settings
 
 
 def _load_throttles(settings: dict) -> None:
     """The throttle settings from the environment, checked: a limit that does not parse, or a
     proxy count that is not a whole number, stops the start (not every request with a 500)."""
-    for key in ("RATELIMIT_STORAGE_URI", "PUBLIC_QUERY_LIMIT_PER_ADDRESS", "PUBLIC_QUERY_LIMIT_PER_IDENTIFIER",
-                "SIGNUP_LIMIT_PER_ADDRESS"):
+    for key in ("RATELIMIT_STORAGE_URI", *_LIMITS):
         if os.environ.get(key):
             settings[key] = os.environ[key]
     if os.environ.get("RATELIMIT_ENABLED"):
@@ -205,11 +305,69 @@ def _load_throttles(settings: dict) -> None:
             raise ConfigError("TRUSTED_PROXY_COUNT is a whole number (0: no proxy)") from None
     if settings["TRUSTED_PROXY_COUNT"] < 0:
         raise ConfigError("TRUSTED_PROXY_COUNT is a whole number (0: no proxy)")
-    for key in ("PUBLIC_QUERY_LIMIT_PER_ADDRESS", "PUBLIC_QUERY_LIMIT_PER_IDENTIFIER", "SIGNUP_LIMIT_PER_ADDRESS"):
+    for key in _LIMITS:
         try:
             parse_many(settings[key])
         except ValueError:
             raise ConfigError(f"{key} is not a rate limit such as '10 per hour': {settings[key]!r}") from None
+    for key in ("SESSION_IDLE_TIMEOUT", "SESSION_ABSOLUTE_LIFETIME"):
+        if os.environ.get(key):
+            try:
+                settings[key] = timedelta(minutes=int(os.environ[key]))
+            except ValueError:
+                raise ConfigError(f"{key} is a whole number of minutes") from None
+    for key in ("SIGNIN_BACKOFF_FREE_FAILURES", "SIGNIN_BACKOFF_BASE_SECONDS", "SIGNIN_BACKOFF_CAP_SECONDS"):
+        if os.environ.get(key):
+            try:
+                settings[key] = int(os.environ[key])
+            except ValueError:
+                raise ConfigError(f"{key} is a whole number") from None
+
+
+_LIMITS = ("PUBLIC_QUERY_LIMIT_PER_ADDRESS", "PUBLIC_QUERY_LIMIT_PER_IDENTIFIER", "SIGNUP_LIMIT_PER_ADDRESS",
+           "SIGNIN_LIMIT_PER_ADDRESS", "PASSWORD_RECOVERY_LIMIT_PER_ADDRESS")
+
+
+def _load_webhooks(settings: dict, production: bool) -> None:
+    """The WEBHOOK_ settings from the environment, checked: a network that does not parse, or
+    plain http in production, stops the start."""
+    if os.environ.get("WEBHOOK_ALLOWED_NETWORKS") is not None:
+        settings["WEBHOOK_ALLOWED_NETWORKS"] = tuple(
+            n.strip() for n in os.environ["WEBHOOK_ALLOWED_NETWORKS"].split(",") if n.strip())
+    if os.environ.get("WEBHOOK_REQUIRE_HTTPS"):
+        settings["WEBHOOK_REQUIRE_HTTPS"] = os.environ["WEBHOOK_REQUIRE_HTTPS"].lower() in ("1", "true", "yes")
+    if os.environ.get("WEBHOOK_CA_BUNDLE"):
+        settings["WEBHOOK_CA_BUNDLE"] = os.environ["WEBHOOK_CA_BUNDLE"]
+    if os.environ.get("WEBHOOK_MAX_PER_DEPARTMENT"):
+        try:
+            settings["WEBHOOK_MAX_PER_DEPARTMENT"] = int(os.environ["WEBHOOK_MAX_PER_DEPARTMENT"])
+        except ValueError:
+            raise ConfigError("WEBHOOK_MAX_PER_DEPARTMENT is a whole number") from None
+    if production and not settings["WEBHOOK_REQUIRE_HTTPS"]:
+        raise ConfigError("WEBHOOK_REQUIRE_HTTPS cannot be turned off in production")
+    for network in settings["WEBHOOK_ALLOWED_NETWORKS"]:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(f"WEBHOOK_ALLOWED_NETWORKS: {network!r} is not an IP network such as 10.1.2.0/24") from None
+
+
+def _load_two_factor(settings: dict, production: bool) -> None:
+    """The TWO_FACTOR_ settings from the environment. Production always requires the second factor
+    of staff: the environment can turn it on elsewhere (to try it on the demo), never off there."""
+    if os.environ.get("TWO_FACTOR_KEY"):
+        settings["TWO_FACTOR_KEY"] = os.environ["TWO_FACTOR_KEY"]
+    if os.environ.get("TWO_FACTOR_REQUIRED_FOR_STAFF") and not production:
+        settings["TWO_FACTOR_REQUIRED_FOR_STAFF"] = os.environ["TWO_FACTOR_REQUIRED_FOR_STAFF"].lower() in (
+            "1", "true", "yes")
+    if os.environ.get("OIDC_MFA_AMR"):
+        try:
+            values = json.loads(os.environ["OIDC_MFA_AMR"])
+        except ValueError:
+            values = None
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise ConfigError("OIDC_MFA_AMR is a JSON array of amr values, such as [\"mfa\", \"otp\"]")
+        settings["OIDC_MFA_AMR"] = tuple(values)
 
 
 def _load_oidc(settings: dict, production: bool) -> None:

@@ -17,11 +17,13 @@ from app import clock
 from app.cli import register_cli
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from app.logging_setup import install_scrubber
-from app.services.accounts import get_active_user
-from app.web import admin, api, auth, binding, cases, dept, desk, filters, oidc, portal, public
+from app.web import admin, api, auth, binding, cases, dept, desk, filters, oidc, passwords, portal, public, two_factor
 from app.web.access import enforce_access_rules
 from app.web.errors import register_error_handlers
+from app.web.home import refuse_unsafe_next
 from app.web.i18n import select_locale
+from app.web.link_tokens import install_link_token_filter
+from app.web.sessions import load_user
 from config import BASE_DIR, load_config
 
 
@@ -69,6 +71,7 @@ def _trust_proxies(app: Flask) -> None:
 
 def _init_logging(app: Flask) -> None:
     install_scrubber()
+    install_link_token_filter()  # the tokens of password and sign-up links (issue 13)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -82,9 +85,8 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.sign_in"
     login_manager.session_protection = "strong"
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        return get_active_user(user_id)
+    # The user of the cookie's live server-side session (issue 13), or nobody.
+    login_manager.user_loader(load_user)
 
 
 @event.listens_for(Engine, "connect")
@@ -122,10 +124,12 @@ def _register_blueprints(app: Flask) -> None:
             super().__init__(url_map, min=1, max=2**31 - 1)
 
     app.url_map.converters["id"] = IdConverter
-    for module in (public, auth, oidc, portal, binding, desk, dept, admin, api, cases):
+    for module in (public, auth, passwords, oidc, two_factor, portal, binding, desk, dept, admin, api, cases):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # the API authenticates every call with a key, not a cookie
     app.before_request(refuse_nul_characters)
+    app.before_request(refuse_unsafe_next)
+    app.before_request(check_signed_in_session)
     app.before_request(enforce_access_rules)
 
     @app.after_request
@@ -133,6 +137,9 @@ def _register_blueprints(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if app.config.get("HSTS_MAX_AGE"):  # production: https only (issue 13)
+            response.headers.setdefault(
+                "Strict-Transport-Security", f"max-age={int(app.config['HSTS_MAX_AGE'])}; includeSubDomains")
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -141,6 +148,13 @@ def _register_blueprints(app: Flask) -> None:
         if not current_user.is_anonymous:  # not ``is_authenticated``: no reload after a commit
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+def check_signed_in_session():
+    """Check the signed-in session on the server before the view runs (issue 13), so that its
+    one small write (``last_seen_at``, an ended session) never lands in the middle of a view."""
+    if request.endpoint != "static":
+        current_user._get_current_object()
 
 
 def refuse_nul_characters():

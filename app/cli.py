@@ -286,7 +286,7 @@ def register_job_cli(app: Flask) -> None:
         if not report.ok:
             for row, column, message in report.errors:
                 click.echo(f"row {row}\t{column}\t{message}", err=True)
-            more = " (first 1,000 shown)" if report.truncated else ""
+            more = " (the check stopped at the error limit, IMPORT_MAX_ERRORS)" if report.truncated else ""
             raise click.ClickException(f"nothing imported: {len(report.errors)} error(s) in {report.rows} row(s){more}")
         click.echo(f"imported {report.imported}" + (f", corrected {report.corrected}" if report.corrected else ""))
 

@@ -42,4 +42,10 @@ class InvalidInput(DomainError):
 
 
 class TooManyAttempts(DomainError):
+    """Asked again too soon: ``retry_after`` seconds to wait (the Retry-After header), if known."""
+
     status = 429
+
+    def __init__(self, message=None, retry_after: int | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -51,6 +51,7 @@ LABELS = {
         "binding_overdue": _l("Identity check overdue"),
         "sign_up_link": _l("Sign-up link (to an address)"),
         "sign_up_exists": _l("Sign-up for an address that has an account"),
+        "password_reset_link": _l("Password link (by e-mail)"),
     },
     "actor": {
         "applicant": _l("Applicant"),

@@ -1,31 +1,76 @@
-"""Logging that never writes a resident identity number in clear."""
+"""Logging that never writes a resident identity number in clear.
+
+A number reaches a log in the message (a path, a query) and, as often, in an exception: the
+parameters of an ``IntegrityError``, a ``ValueError`` raised with the number in its args, a
+stack. A handler's filter sees the record before the formatter turns ``exc_info`` into text, so
+scrubbing the message alone left the traceback in clear. Here the exception and the stack are
+formatted once, scrubbed, and kept on the record (``exc_text``), which every standard formatter
+prints instead of formatting ``exc_info`` again.
+
+Where: a log record factory, so that every record is scrubbed when it is made, whichever logger
+made it and whichever handlers write it - the root's, werkzeug's, gunicorn's error and access
+logs (which do not propagate to the root and have handlers of their own), and handlers added
+later. ``ScrubIdentifiers`` does the same as a filter, for a logging configuration that wants it
+on a handler.
+"""
 from __future__ import annotations
 
 import logging
+import traceback
 
 from app.identifiers import scrub
 
+_FORMATTER = logging.Formatter()
+
+
+def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Mask identity-number-shaped text in the record's message, exception and stack, in place."""
+    try:
+        message = record.getMessage()
+    except Exception:  # arguments that do not fit the message: the handler reports it, as without us
+        message = None
+    if message is not None and (cleaned := scrub(message)) != message:
+        record.msg, record.args = cleaned, None
+    if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+        record.exc_text = _format_exception(record.exc_info)
+    if record.exc_text:
+        record.exc_text = scrub(record.exc_text)
+    if record.stack_info:
+        record.stack_info = scrub(record.stack_info)
+    return record
+
+
+def _format_exception(exc_info) -> str:
+    """As ``logging.Formatter.formatException`` writes it (chained causes included)."""
+    try:
+        return _FORMATTER.formatException(exc_info)
+    except Exception:  # an exception whose __str__ fails must not lose the log line
+        return "".join(traceback.format_exception_only(exc_info[0], None)).rstrip()
+
 
 class ScrubIdentifiers(logging.Filter):
-    """Masks identity-number-shaped text in the final message, whatever logger produced it."""
+    """Masks identity-number-shaped text in the message, the exception and the stack."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = scrub(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
+        scrub_record(record)
         return True
 
 
+def _scrubbing_factory(make_record):
+    def factory(*args, **kwargs) -> logging.LogRecord:
+        return scrub_record(make_record(*args, **kwargs))
+
+    factory.scrubs_identifiers = True
+    return factory
+
+
 def install_scrubber() -> None:
-    """Attach the filter to every handler of the root logger and of werkzeug's request log."""
-    scrubber = ScrubIdentifiers()
+    """Scrub every log record as it is made (once per process), and give the root logger a handler."""
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # The state machine library narrates every callback at INFO: keep it to warnings.
     logging.getLogger("transitions").setLevel(logging.WARNING)
-    for logger in (root, logging.getLogger("werkzeug")):
-        for handler in logger.handlers:
-            if not any(isinstance(f, ScrubIdentifiers) for f in handler.filters):
-                handler.addFilter(scrubber)
+    current = logging.getLogRecordFactory()
+    if not getattr(current, "scrubs_identifiers", False):
+        logging.setLogRecordFactory(_scrubbing_factory(current))

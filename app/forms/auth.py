@@ -1,4 +1,4 @@
-"""Sign-in and sign-up forms."""
+"""Sign-in, sign-up and password forms."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -7,7 +7,7 @@ from wtforms import EmailField, HiddenField, PasswordField, RadioField, StringFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional
 
-from app.forms.validators import SubjectIdentifier
+from app.forms.validators import AcceptablePassword, SubjectIdentifier
 
 
 class SignInForm(FlaskForm):
@@ -38,7 +38,8 @@ class SignUpForm(FlaskForm):
     )
     password = PasswordField(
         _l("Password"),
-        validators=[InputRequired(), Length(min=10, max=256, message=_l("Use at least 10 characters."))],
+        validators=[InputRequired(), Length(max=256),
+                    AcceptablePassword(name_fields=("email", "display_name", "subject_name"))],
     )
     confirm = PasswordField(
         _l("Repeat password"),
@@ -51,7 +52,20 @@ class FinishSignUpForm(FlaskForm):
 
 
 class NewPasswordForm(FlaskForm):
-    password = PasswordField(_l("New password"), validators=[
-        InputRequired(), Length(min=10, max=256, message=_l("Use at least 10 characters."))])
+    """The page a password link opens: its token travels in the form, not in the address it posts to."""
+
+    token = HiddenField(validators=[InputRequired(), Length(max=100)])
+    password = PasswordField(_l("New password"), validators=[InputRequired(), Length(max=256), AcceptablePassword()])
     confirm = PasswordField(_l("Repeat the new password"), validators=[
         InputRequired(), EqualTo("password", message=_l("The two passwords differ."))])
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[InputRequired(), Length(max=256)])
+    password = PasswordField(_l("New password"), validators=[InputRequired(), Length(max=256), AcceptablePassword()])
+    confirm = PasswordField(_l("Repeat the new password"), validators=[
+        InputRequired(), EqualTo("password", message=_l("The two passwords differ."))])
+
+
+class ForgotPasswordForm(FlaskForm):
+    login = StringField(_l("User name or e-mail"), validators=[InputRequired(), Length(max=254)])

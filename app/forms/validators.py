@@ -11,6 +11,7 @@ from wtforms.validators import StopValidation
 
 from app import clock, identifiers
 from app.models.record import EARLIEST_DECISION_DATE
+from app.passwords import password_problems
 
 
 class SubjectIdentifier:
@@ -32,6 +33,26 @@ class SubjectIdentifier:
             raise ValidationError(str(error)) from None
         field.data = parsed.value
         field.identifier = parsed
+
+
+class AcceptablePassword:
+    """The password rule (``app.passwords``: length, common passwords, the account's names,
+    repeats and runs), every reason shown on the field.
+
+    ``name_fields`` name the form's fields that hold the account's names (user name, address,
+    display name, subject name); a view may add names the form does not hold as
+    ``form.account_names``. The use case checks again with all of the account's names.
+    """
+
+    def __init__(self, name_fields: tuple[str, ...] = ()):
+        self.name_fields = name_fields
+
+    def __call__(self, form, field) -> None:
+        names = [form[name].data or "" for name in self.name_fields if name in form]
+        problems = password_problems(field.data or "", names=names + list(getattr(form, "account_names", ())))
+        if problems:
+            field.errors.extend(problems[:-1])
+            raise ValidationError(problems[-1])
 
 
 def choices(pairs) -> list[SelectChoice]:

@@ -14,7 +14,16 @@ from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
 from app import clock
-from app.services.admin import JOBS, RECOMPUTE_JOB, RECOMPUTE_POLL_EVERY, run_job, run_recompute
+from app.services.admin import (
+    IMPORT_JOB,
+    IMPORT_POLL_EVERY,
+    JOBS,
+    RECOMPUTE_JOB,
+    RECOMPUTE_POLL_EVERY,
+    run_job,
+    run_queued_import,
+    run_recompute,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +68,31 @@ def add_recompute_poll(app: Flask, scheduler) -> None:
                       id=RECOMPUTE_JOB, name=RECOMPUTE_JOB, next_run_time=clock.now())
 
 
+def _import_runner(app: Flask):
+    def run() -> None:
+        with app.app_context():
+            try:
+                run = run_queued_import()
+            except Exception:  # the run is marked failed, with its error, on the department's page
+                log.exception("record import failed")
+                return
+            if run is not None:
+                log.info("record import %s: %s, %d rows read, %d imported", run.id, run.state, run.rows_read,
+                         run.imported)
+
+    run.__name__ = "import_poll"
+    return run
+
+
+def add_import_poll(app: Flask, scheduler) -> None:
+    """Look for a queued record import every few seconds (the department's page queues a large
+    file in the database) and run it, or start again one whose process died. One import runs at
+    a time across hosts (its job lock), in a thread of its own beside the other jobs."""
+    scheduler.add_job(_import_runner(app), IntervalTrigger(seconds=int(IMPORT_POLL_EVERY.total_seconds()),
+                                                            timezone=clock.PLATFORM_TZ),
+                      id=IMPORT_JOB, name=IMPORT_JOB, next_run_time=clock.now())
+
+
 def build_scheduler(app: Flask, scheduler_class=BlockingScheduler):
     scheduler = scheduler_class(
         timezone=clock.PLATFORM_TZ,
@@ -78,6 +112,7 @@ def build_scheduler(app: Flask, scheduler_class=BlockingScheduler):
 def run_scheduler(app: Flask) -> None:
     scheduler = build_scheduler(app)
     add_recompute_poll(app, scheduler)
+    add_import_poll(app, scheduler)
 
     def stop(signum, frame):
         log.info("scheduler stopping (signal %s)", signum)

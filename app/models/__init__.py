@@ -4,12 +4,16 @@ from app.models.audit import AdminAudit
 from app.models.binding import BindingDocument, BindingEvent, SubjectBinding
 from app.models.calendar import CalendarOverride
 from app.models.case import Attachment, Case, CaseEvent, CaseNumberCounter, QueueCount, Timer
+from app.models.import_run import ImportRun, ImportState
 from app.models.jobs import JobRun, RecomputeRun, RecomputeState
 from app.models.notification import Notification
 from app.models.org import Department, Subject, SubjectNameMismatch, User
+from app.models.personal import PersonalData
 from app.models.policy import Policy
 from app.models.record import CreditRecord, ExpiryRun, RecordEvent
 from app.models.security import PasswordReset, SignInAttempt, SignUpRequest
+from app.models.session import UserSession
+from app.models.two_factor import RecoveryCode, TwoFactor, TwoFactorChallenge
 from app.models.webhook import WebhookSubscription
 
 __all__ = [
@@ -26,19 +30,26 @@ __all__ = [
     "CreditRecord",
     "Department",
     "ExpiryRun",
+    "ImportRun",
+    "ImportState",
     "JobRun",
     "Notification",
     "PasswordReset",
+    "PersonalData",
     "Policy",
     "RecomputeRun",
     "RecomputeState",
     "RecordEvent",
+    "RecoveryCode",
     "SignInAttempt",
     "SignUpRequest",
     "Subject",
     "SubjectBinding",
     "SubjectNameMismatch",
     "Timer",
+    "TwoFactor",
+    "TwoFactorChallenge",
     "User",
+    "UserSession",
     "WebhookSubscription",
 ]

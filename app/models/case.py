@@ -15,6 +15,7 @@ from app.models.record import CreditRecord
 
 ONE_OPEN_PER_RECORD = text("closed_at IS NULL AND kind IN ('objection', 'repair')")
 OPEN_WITH_DEADLINE = text("closed_at IS NULL AND due_at IS NOT NULL")
+NOT_ERASED = text("erased_at IS NULL")
 
 
 class Case(Base):
@@ -43,6 +44,8 @@ class Case(Base):
         # Complaints are not held to it: a repeat asks for confirmation instead (``submit_case``).
         Index("uq_case_one_open_per_record", "record_id", "kind", "subject_id", unique=True,
               postgresql_where=ONE_OPEN_PER_RECORD, sqlite_where=ONE_OPEN_PER_RECORD),
+        # The retention purge asks "closed before the cutoff, not erased yet" (issue 13).
+        Index("ix_case_closed_at_not_erased", "closed_at", postgresql_where=NOT_ERASED, sqlite_where=NOT_ERASED),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,6 +81,8 @@ class Case(Base):
     # SHA-256 of the one-time token of the form that filed the case: a second POST of the same
     # form finds this case instead of filing another (``submit_case``).
     form_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # When the retention purge erased its statement, texts and files (``records.retention``).
+    erased_at: Mapped[datetime | None]
 
     subject: Mapped[Subject] = relationship()
     record: Mapped[CreditRecord | None] = relationship()

@@ -49,6 +49,8 @@ class Subject(Base):
                                              server_default=SubjectNameSource.DEPARTMENT)
     birth_date: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    # When the retention purge erased its name and identifier (``records.retention``).
+    erased_at: Mapped[datetime | None]
 
     @property
     def is_natural_person(self) -> bool:

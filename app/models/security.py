@@ -1,4 +1,4 @@
-"""Sign-in attempts (kept to throttle guessing), password-reset links, pending sign-ups."""
+"""Sign-in attempts (kept to slow guessing down), password-reset links, pending sign-ups."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,24 +21,30 @@ class SignInAttempt(Base):
     # The name as typed (lower-cased), whether or not such an account exists; e-mail addresses too.
     username: Mapped[str] = mapped_column(String(254))
     address: Mapped[str] = mapped_column(String(45))
+    # The SHA-256 of the browser's device cookie when it came with one for this name (issue 13):
+    # a device that signed in before has its own back-off, which guessing from elsewhere does not slow.
+    device: Mapped[str | None] = mapped_column(String(64))
     succeeded: Mapped[bool]
     at: Mapped[datetime] = mapped_column(default=clock.now)
 
 
 class PasswordReset(Base):
-    """A single-use, expiring link an admin issues so a user sets a new password.
+    """A single-use, expiring link that sets a new password: asked for by the user ("Forgot
+    password?", no ``created_by_id``) or issued by an admin.
 
-    Only the SHA-256 of the token is kept; the link is shown once (and e-mailed when the
-    account has an address). Issuing a new link voids the older unused ones.
+    Only the SHA-256 of the token is kept. A link that goes by e-mail has no token until its
+    mail is sent (issue 13): the dispatcher mints it then, so the outbox never holds one, and a
+    second delivery replaces it. A link for an account without an address is shown to the admin
+    once. A new link voids the older unused ones.
     """
 
     __tablename__ = "password_reset"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # empty until minted
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
-    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))  # empty: the user asked
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     voided_at: Mapped[datetime | None]

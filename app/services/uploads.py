@@ -62,6 +62,16 @@ def store(data: bytes) -> str:
     return digest
 
 
+def discard(digest: str) -> bool:
+    """Delete the stored file of ``digest`` (the retention purge, once no row uses it); whether
+    there was one."""
+    try:
+        blob_path(digest).unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def blob_path(digest: str) -> Path:
     return Path(current_app.config["UPLOAD_DIR"]) / digest[:2] / digest
 

@@ -1,56 +1,72 @@
-"""Sign in, sign out, sign up, language switch."""
+"""Sign in, sign out, sign up, language switch, and the user's own sessions ("sign out everywhere")."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
 from app.errors import InvalidInput, TooManyAttempts
-from app.forms.auth import FinishSignUpForm, NewPasswordForm, SignInForm, SignUpForm
+from app.forms.auth import FinishSignUpForm, SignInForm, SignUpForm
 from app.services import accounts, signup
 from app.services.admin import DEMO_ACCOUNTS
 from app.web.access import public, signed_in
 from app.web.home import home_endpoint, safe_next
-from app.web.throttle import throttle_sign_up
+from app.web.sessions import (
+    current_session_id,
+    device_for,
+    remember_device,
+    sign_in_user,
+    sign_out_user,
+)
+from app.web.throttle import throttle_sign_in, throttle_sign_up
+from app.web.two_factor import after_password
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 @public
+@throttle_sign_in
 def sign_in():
+    """The password sign-in. Failures slow the next attempt for the name down (429 with
+    Retry-After while it waits); the address's POSTs are limited generously (Flask-Limiter)."""
     if current_user.is_authenticated:
         return redirect(url_for(home_endpoint(current_user)))
     form = SignInForm(next=request.args.get("next", ""))
-    status = 200
+    status, headers = 200, {}
     if form.validate_on_submit():
+        device = device_for(form.username.data)
         try:
-            user = accounts.authenticate(form.username.data, form.password.data, request.remote_addr)
+            user = accounts.authenticate(form.username.data, form.password.data, request.remote_addr, device)
         except TooManyAttempts as error:
             form.form_errors.append(str(error))
             status = 429
+            if error.retry_after:
+                headers["Retry-After"] = str(error.retry_after)
         except InvalidInput as error:
             form.form_errors.append(str(error))
             status = 401
         else:
-            session.clear()  # a fresh session at sign-in: no fixation
-            login_user(user)
-            return redirect(safe_next(form.next.data) or url_for(home_endpoint(user)))
+            next_url = safe_next(form.next.data) or url_for(home_endpoint(user))
+            # Staff with a second factor (or required to have one) are asked for it first.
+            response = after_password(user, next_url)
+            if response is None:
+                sign_in_user(user)
+                response = redirect(next_url)
+            # The right password: this browser is now a known device for the name (the back-off).
+            return remember_device(response, form.username.data, device)
     elif form.is_submitted():
         status = 422
     demo = DEMO_ACCOUNTS if current_app.config.get("DEMO_MODE") else None
-    return render_template("auth/sign_in.html", form=form, demo_accounts=demo), status
+    return render_template("auth/sign_in.html", form=form, demo_accounts=demo), status, headers
 
 
 @bp.route("/sign-out", methods=["POST"])
 @signed_in
 def sign_out():
-    locale = session.get("locale")
-    logout_user()
-    session.clear()
-    if locale:
-        session["locale"] = locale
+    """End this session on the server: a copy of the cookie opens nothing after."""
+    sign_out_user()
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.sign_in"))
 
@@ -96,12 +112,7 @@ def finish_sign_up(token: str):
     form = FinishSignUpForm()
     if form.validate_on_submit():
         user = signup.finish_sign_up(token[:100])
-        locale = session.get("locale")
-        logout_user()
-        session.clear()  # a fresh session for the new account: no fixation
-        if locale:
-            session["locale"] = locale
-        login_user(user)
+        sign_in_user(user)  # a fresh session for the new account: no fixation
         flash(_("Your account is ready. Send the documents that show you act for this subject."), "success")
         return redirect(url_for("binding.mine"))
     status = 422 if form.is_submitted() else 200
@@ -119,22 +130,36 @@ def set_language(code: str):
     return redirect(safe_next(request.args.get("next")) or url_for("public.index"))
 
 
-@bp.route("/password/<token>", methods=["GET", "POST"])
-@public
-def reset_password(token: str):
-    """Set a new password through the single-use link an admin issued."""
-    accounts.find_reset(token[:100])  # 404 or 410 before anything is shown
-    form = NewPasswordForm()
-    status = 200
-    if form.validate_on_submit():
-        user = accounts.complete_reset(token[:100], form.password.data)
-        if current_user.is_authenticated:
-            logout_user()
-        session.clear()
-        flash(_("Your password is set. Please sign in with it, %(name)s.", name=user.username), "success")
+@bp.route("/sessions")
+@signed_in
+def sessions():
+    """The user's live sessions: when each started and was last seen, from which network, in
+    which browser; any of them (or all) can be ended here."""
+    return render_template("auth/sessions.html", sessions=accounts.list_live_sessions(current_user.id),
+                           current_id=current_session_id())
+
+
+@bp.route("/sessions/<id:session_id>/end", methods=["POST"])
+@signed_in
+def end_session(session_id: int):
+    accounts.end_own_session(current_user, session_id)
+    if session_id == current_session_id():
+        sign_out_user()
+        flash(_("You have signed out."), "info")
         return redirect(url_for("auth.sign_in"))
-    if form.is_submitted():
-        status = 422
-    response = make_response(render_template("auth/reset_password.html", form=form), status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    flash(_("That session has ended."), "success")
+    return redirect(url_for("auth.sessions"))
+
+
+@bp.route("/sessions/end-all", methods=["POST"])
+@signed_in
+def end_all_sessions():
+    """Sign out everywhere: every other session, or this one too (``keep_current`` not set)."""
+    if request.form.get("keep_current") == "1":
+        count = accounts.end_own_sessions(current_user, except_session_id=current_session_id())
+        flash(_("%(count)d other sessions have ended.", count=count), "success")
+        return redirect(url_for("auth.sessions"))
+    accounts.end_own_sessions(current_user)
+    sign_out_user()
+    flash(_("You have signed out everywhere."), "info")
+    return redirect(url_for("auth.sign_in"))

@@ -1,10 +1,10 @@
 """The department inbox: referrals, notices and the department's own records."""
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -20,13 +20,16 @@ from app.services.records import (
     count_records_by_state,
     enter_record,
     get_department_record_page,
+    get_import_run,
     get_retired_page,
-    import_records,
+    import_run_errors_csv,
     iter_retired_csv,
     list_correction_days,
+    list_import_runs,
     list_records_of_department,
     retired_csv_name,
     revoke_department_record,
+    submit_import,
 )
 from app.web.access import roles
 
@@ -88,7 +91,8 @@ def new_record():
 @bp.route("/records/import", methods=["GET", "POST"])
 @roles(Role.DEPARTMENT)
 def import_records_page():
-    """Upload a CSV or XLSX file: imported whole, or refused with a report per row."""
+    """Upload a CSV or XLSX file: imported whole, or refused with a report per row. A small file
+    is checked and imported here; a large one is queued for the scheduler and its page follows it."""
     form = ImportForm()
     report, status = None, 200
     if form.validate_on_submit():
@@ -98,10 +102,17 @@ def import_records_page():
             form.form_errors.append(_("Upload a .csv or .xlsx file."))
             status = 422
         else:
-            with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
-                upload.save(tmp)
-                tmp.flush()
-                report = import_records(Path(tmp.name), current_user.department, current_user.id)
+            try:
+                submission = submit_import(upload.stream, upload.filename, current_user.department, current_user,
+                                           str(get_locale()))
+            except DomainError as error:
+                form.form_errors.append(str(error))
+                return _import_page(form, None, error.status)
+            if submission.run is not None:
+                flash(_("The file is large: it is imported in the background. This page shows how far it is."),
+                      "success")
+                return redirect(url_for("dept.import_run", run_id=submission.run.id), 303)
+            report = submission.report
             if report.ok:
                 flash(_("%(n)d records imported.", n=report.imported), "success")
                 if report.corrected:
@@ -114,7 +125,27 @@ def import_records_page():
                                 headers={"Content-Disposition": "attachment; filename=import-errors.csv"})
     elif form.is_submitted():
         status = 422
-    return render_template("dept/import.html", form=form, report=report), status
+    return _import_page(form, report, status)
+
+
+def _import_page(form: ImportForm, report, status: int):
+    return render_template("dept/import.html", form=form, report=report,
+                           runs=list_import_runs(current_user.department_id)), status
+
+
+@bp.route("/imports/<id:run_id>")
+@roles(Role.DEPARTMENT)
+def import_run(run_id: int):
+    """A background import: its progress while it runs (the page refreshes itself), then its
+    outcome and report; 404 for another department's."""
+    return render_template("dept/import_run.html", run=get_import_run(current_user.department_id, run_id))
+
+
+@bp.route("/imports/<id:run_id>/errors.csv")
+@roles(Role.DEPARTMENT)
+def import_run_errors(run_id: int):
+    return Response(import_run_errors_csv(current_user.department_id, run_id), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=import-{run_id}-errors.csv"})
 
 
 def _record_page(record_id: int, correction: RecordCorrectionForm | None = None,

@@ -35,11 +35,26 @@ def identifier_for_viewer(subject) -> str:
     return mask(subject.identifier, subject.kind)
 
 
+def scrub_for_viewer(text: object) -> object:
+    """Free text (a statement, a title, a reason, a record's facts) with identity numbers masked,
+    except for platform staff and applicants: the access rules show an applicant only the pages of
+    subjects it is verified for, whose own text it wrote or is about. A department (a case put
+    before it, the applicant's statement) and anyone else see the numbers masked. The public
+    page masks always (``scrub``): it is public whoever is signed in."""
+    if not isinstance(text, str):
+        return "" if text is None else text  # a date or a number in a list of values: nothing to mask
+    user = current_user
+    if user.is_authenticated and user.role in (Role.OFFICER, Role.SUPERVISOR, Role.ADMIN, Role.APPLICANT):
+        return text
+    return scrub(text)
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(day, "day")
     app.add_template_filter(mask, "mask_identifier")
     app.add_template_filter(scrub, "scrub")  # identity numbers in free text (errors, reasons)
+    app.add_template_filter(scrub_for_viewer, "scrub_for_viewer")
     app.add_template_global(identifier_for_viewer)
     app.add_template_global(labels.label, "label")
     app.add_template_filter(lambda code, vocabulary: labels.label(vocabulary, code), "label_state")

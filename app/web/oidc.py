@@ -20,7 +20,7 @@ from authlib.integrations.requests_client import OAuth2Session, OAuthError
 from authlib.oidc.core import CodeIDToken
 from flask import Blueprint, current_app, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user
+from flask_login import current_user
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
@@ -30,6 +30,7 @@ from app.errors import DomainError
 from app.services import oidc as identity
 from app.web.access import public
 from app.web.home import home_endpoint, safe_next
+from app.web.two_factor import after_identity_provider
 
 bp = Blueprint("oidc", __name__, url_prefix="/auth/oidc")
 
@@ -186,6 +187,6 @@ def callback():
     token = _exchange(request.args["code"], flow["verifier"])
     claims = validate_id_token(token.get("id_token"), flow["nonce"], token.get("access_token"))
     user = identity.sign_in_by_claims(issuer, claims)
-    session.clear()  # a fresh session at sign-in: no fixation
-    login_user(user)
-    return redirect(flow.get("next") or url_for(home_endpoint(user)))
+    # Signed in with the provider's strength (its ``amr``); staff without several factors there
+    # are asked for their code first (issue 13). A fresh session at sign-in: no fixation.
+    return after_identity_provider(user, claims, flow.get("next"))

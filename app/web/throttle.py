@@ -2,10 +2,10 @@
 
 The public query is counted per client address and per identifier typed, so that neither one
 address scanning many numbers nor many addresses guessing names for one number get far; the
-sign-up form per address. Only POSTs count: showing an empty form costs nothing. The client
-address is ``request.remote_addr``, which is the peer unless ``TRUSTED_PROXY_COUNT`` proxies
-are trusted (ProxyFix, set up by the application factory): a forged X-Forwarded-For from a
-client does not move it.
+sign-up form, the sign-in form and password recovery per address (issue 13). Only POSTs
+count: showing an empty form costs nothing. The client address is ``request.remote_addr``,
+which is the peer unless ``TRUSTED_PROXY_COUNT`` proxies are trusted (ProxyFix, set up by the
+application factory): a forged X-Forwarded-For from a client does not move it.
 """
 from __future__ import annotations
 
@@ -47,3 +47,17 @@ def throttle_sign_up(view):
     """``SIGNUP_LIMIT_PER_ADDRESS`` on POSTs."""
     return limiter.limit(_setting("SIGNUP_LIMIT_PER_ADDRESS"), key_func=get_remote_address,
                          methods=["POST"], scope="sign-up-address")(view)
+
+
+def throttle_sign_in(view):
+    """``SIGNIN_LIMIT_PER_ADDRESS`` on POSTs: generous, since many people may sign in from one
+    address; guessing one account's password is slowed per account (the back-off), not here."""
+    return limiter.limit(_setting("SIGNIN_LIMIT_PER_ADDRESS"), key_func=get_remote_address,
+                         methods=["POST"], scope="sign-in-address")(view)
+
+
+def throttle_recovery(view):
+    """``PASSWORD_RECOVERY_LIMIT_PER_ADDRESS`` on POSTs, for the forms of password recovery
+    (asking for a link, setting the new password), which all share the one count."""
+    return limiter.shared_limit(_setting("PASSWORD_RECOVERY_LIMIT_PER_ADDRESS"), scope="password-recovery-address",
+                                key_func=get_remote_address, methods=["POST"])(view)

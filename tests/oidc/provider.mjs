@@ -11,7 +11,8 @@
 //
 // The sign-in needs no person: the interaction page logs in the account named by the
 // authorization request's `login_hint` and grants what the client asked for. Each account's
-// claims go into the ID token (scope "identity": id_number, uscc, org_name, role, verified).
+// claims go into the ID token (scope "identity": id_number, uscc, org_name, role, verified), and
+// its "amr", when it has one, as the ID token's amr (how it logged in).
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -44,7 +45,7 @@ function configuration() {
     jwks: { keys: [signingKey] },
     cookies: { keys: [randomBytes(32).toString('hex')] },
     claims: {
-      openid: ['sub'],
+      openid: ['sub', 'amr'], // amr: how the account logged in (RFC 8176), when the login gave it
       profile: ['name'],
       identity: ['id_number', 'uscc', 'org_name', 'role', 'verified'],
     },
@@ -55,7 +56,8 @@ function configuration() {
     ttl: { IdToken: Number(settings.id_token_ttl || 60), AccessToken: 60, Session: 600, Interaction: 600, Grant: 600 },
     async findAccount(ctx, id) {
       if (!Object.hasOwn(accounts, id)) return undefined;
-      return { accountId: id, claims: async () => ({ sub: id, ...accounts[id] }) };
+      const { amr, ...claims } = accounts[id]; // amr: how the account logged in, not a claim of its own
+      return { accountId: id, claims: async () => ({ sub: id, ...claims }) };
     },
   };
 }
@@ -73,7 +75,10 @@ async function interaction(req, res) {
       res.end(`no test account named "${login}": pass login_hint=<one of ${Object.keys(accounts).join(', ')}>`);
       return;
     }
-    await provider.interactionFinished(req, res, { login: { accountId: login } }, { mergeWithLastSubmission: false });
+    // An account's "amr" (RFC 8176, e.g. ["pwd", "otp"]) is how it logged in: the ID token says so.
+    const { amr } = accounts[login];
+    await provider.interactionFinished(req, res, { login: { accountId: login, ...(amr ? { amr } : {}) } },
+      { mergeWithLastSubmission: false });
     return;
   }
   // consent: grant whatever the client asked for

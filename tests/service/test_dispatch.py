@@ -9,7 +9,6 @@ from email.header import decode_header, make_header
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from app import clock
@@ -17,6 +16,7 @@ from app.models import Notification, WebhookSubscription
 from app.models.enums import Channel, NotificationStatus, Role
 from app.services.notices.dispatch import dispatch_pending, retry_notices, sign
 from app.services.notices.outbox import enqueue
+from tests import smtp as smtp_server
 from tests.factories import make_department, make_user
 
 
@@ -31,21 +31,8 @@ class _Inbox:
 
 @pytest.fixture
 def smtp(app):
-    import socket
-
-    with socket.socket() as probe:  # a free port on the loopback
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    saved = {k: app.config.get(k) for k in ("SMTP_HOST", "SMTP_PORT")}
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
-    try:
+    with smtp_server.serving(app, _Inbox()) as inbox:
         yield inbox
-    finally:
-        app.config.update(saved)
-        controller.stop()
 
 
 class _Receiver:

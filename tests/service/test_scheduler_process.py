@@ -46,7 +46,7 @@ def test_two_schedulers_run_the_jobs_once_each_and_stop_cleanly(committed_app):
     # would kill it rather than stop it (a slow CI machine showed it).
     output: list[list[str]] = [[], []]
     readers = [threading.Thread(target=lambda p=p, out=out: out.extend(p.stdout), daemon=True)
-               for p, out in zip(schedulers, output)]
+               for p, out in zip(schedulers, output, strict=True)]
     for reader in readers:
         reader.start()
 

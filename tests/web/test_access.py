@@ -30,14 +30,18 @@ def test_public_endpoints_are_the_expected_few(app):
         "api.index",
         "api.openapi",
         "auth.finish_sign_up",
-        "auth.reset_password",
         "auth.set_language",
         "auth.sign_in",
         "auth.sign_up",
         "oidc.callback",
         "oidc.login",
+        "password.forgot",
+        "password.open_link",
+        "password.set_new",
         "public.index",
         "public.query",
+        "two_factor.code",  # the second step of a sign-in: the pending challenge is its authorisation
+        "two_factor.enrol",
     ]
 
 
@@ -186,6 +190,18 @@ def _retired_run(department) -> int:
         return retire_expired_records().run_id
 
 
+def _import_run(department) -> int:
+    from app import clock
+    from app.extensions import db
+    from app.models import ImportRun, ImportState
+
+    run = ImportRun(department_id=department.id, file_name="big.csv", state=ImportState.REFUSED,
+                    requested_at=clock.now(), errors=[[2, "severity", "x"]], error_count=1)
+    db.session.add(run)
+    db.session.flush()
+    return run.id
+
+
 def test_objects_of_others_are_404_on_every_object_route(app, client, db):
     """A subject never reaches another subject's case, record or file; a department never
     another department's case. Every parameterised GET route is listed here or fails."""
@@ -213,20 +229,24 @@ def test_objects_of_others_are_404_on_every_object_route(app, client, db):
         "dept.record": f"/dept/records/{record.id}",  # another department's record is absent
         # A run of the expiry job that retired one of the department's records: its page and CSV.
         "dept.retired": f"/dept/retired/{_retired_run(department)}",
+        # A background import of the department's (issue 13): its page and its report.
+        "dept.import_run": f"/dept/imports/{_import_run(department)}",
+        "two_factor.admin_reset": f"/admin/users/{owner.id}/two-factor",  # admins only
     }
     object_routes["dept.retired_csv"] = object_routes["dept.retired"] + ".csv"
+    object_routes["dept.import_run_errors"] = object_routes["dept.import_run"] + "/errors.csv"
     parameterised = {r.endpoint for r in app.url_map.iter_rules() if r.arguments and "GET" in r.methods}
     # The API's object routes answer keys, not sessions: tests/web/test_api.py covers them.
     parameterised = {e for e in parameterised if not e.startswith("api.")}
     # The password and sign-up links are their own authorisation (tests/web/test_password_reset.py,
     # tests/web/test_sign_up.py).
-    unowned = {"static", "desk.workflows", "auth.set_language", "auth.reset_password", "auth.finish_sign_up"}
+    unowned = {"static", "desk.workflows", "auth.set_language", "password.open_link", "auth.finish_sign_up"}
     assert parameterised - unowned == set(object_routes), "list the new route here"
     for who in (make_user(Role.APPLICANT), make_user(Role.DEPARTMENT)):
         own_client = app.test_client()  # a browser of their own
         sign_in(own_client, who.username)
         for endpoint, path in object_routes.items():
-            if endpoint.startswith(("admin.", "binding.")):
+            if endpoint.startswith(("admin.", "binding.", "two_factor.")):
                 expected = 403
             elif endpoint.startswith("dept."):
                 expected = 404 if who.role == Role.DEPARTMENT else 403

@@ -3,12 +3,8 @@
 Sign-up, by e-mail and its link, is tests/web/test_sign_up.py."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from sqlalchemy import select
 
-from app.models import SignInAttempt
 from app.models.enums import Role
 from tests.factories import PASSWORD, make_user
 from tests.web.helpers import csrf_token, sign_in, text
@@ -44,27 +40,8 @@ def test_wrong_password_is_refused_without_saying_which_part_was_wrong(client):
     assert text(wrong_password).count("用户名或密码错误") == text(unknown_name).count("用户名或密码错误")
 
 
-def test_sign_in_is_throttled_per_account(client, app, frozen):
-    user = make_user(Role.OFFICER)
-    limit = app.config["SIGNIN_MAX_FAILURES_PER_ACCOUNT"]
-    for _ in range(limit):
-        assert sign_in(client, user.username, "wrong").status_code == 401
-    blocked = sign_in(client, user.username)  # even the right password is not tried now
-    assert blocked.status_code == 429
-    assert "登录失败次数过多" in text(blocked)
-    assert "15" in text(blocked)  # minutes to wait
-    frozen.advance(app.config["SIGNIN_WINDOW"] + timedelta(seconds=1))
-    assert sign_in(client, user.username).status_code == 302
-
-
-def test_sign_in_is_throttled_per_address(client, app, db):
-    limit = app.config["SIGNIN_MAX_FAILURES_PER_ADDRESS"]
-    for n in range(limit):
-        sign_in(client, f"guess{n}", "wrong")
-    user = make_user(Role.OFFICER)
-    assert sign_in(client, user.username).status_code == 429
-    attempts = db.session.scalars(select(SignInAttempt)).all()
-    assert len(attempts) == limit  # the refused one was not even counted
+# The sign-in throttles (a back-off per account instead of a lock-out, Flask-Limiter per
+# address) are tests/web/test_sign_in_throttle.py (issue 13).
 
 
 def test_deactivated_account_cannot_sign_in(client):

@@ -115,7 +115,7 @@ def test_a_refused_form_says_what_is_wrong_with_the_form_only(client, db):
         ({"email": "not-an-address"}, "格式不正确"),
         ({"email": ""}, "必填"),
         ({"confirm": "something else entirely"}, "两次输入的密码不一致"),
-        ({"password": "short", "confirm": "short"}, "10"),
+        ({"password": "short", "confirm": "short"}, "12"),
         ({"identifier": "91310101MA1FL0XX"}, "18"),
         ({"kind": "natural", "identifier": "110105199902300021"}, "出生日期"),
     ]:

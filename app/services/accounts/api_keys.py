@@ -6,6 +6,7 @@ import hmac
 import secrets
 
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from app import clock
 from app.errors import NotFound
@@ -42,12 +43,17 @@ def create_key(department: Department, name: str, actor: User | None = None) -> 
 @use_case
 def authenticate_key(token: str | None) -> ApiKey | None:
     """The active key for a bearer token, or None; every failure looks the same to the caller.
-    Records when the key was last used (its own small transaction, before the API call's)."""
+    A key of a deactivated department is refused at once (issue 13), and works again if the
+    department is reactivated (revoking is for good). Records when the key was last used (its
+    own small transaction, before the API call's)."""
     if not token or not token.startswith("cdk_") or token.count("_") < 2:
         return None
     prefix = token.split("_", 2)[1]
-    key = db.session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    key = db.session.scalar(select(ApiKey).join(ApiKey.department).options(contains_eager(ApiKey.department))
+                            .where(ApiKey.prefix == prefix))
     if key is None or key.revoked_at is not None or not hmac.compare_digest(key.key_hash, _hash(token)):
+        return None
+    if not key.department.is_active:
         return None
     key.last_used_at = clock.now()
     db.session.commit()

@@ -1,14 +1,15 @@
 """Admins manage the originating departments: their details, webhook subscriptions and API keys.
 
-Every change is audited with the object before and after, in the transaction of the change.
+Every change is audited with the object before and after, in the transaction of the change; a
+department's own changes to its webhooks through the API are audited with its key.
 Secrets (webhook signing secrets, API keys) are returned once to be shown, never audited.
 """
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -16,6 +17,8 @@ from app.errors import InvalidInput, NotFound
 from app.extensions import db
 from app.models import ApiKey, Department, User, WebhookSubscription
 from app.models.enums import Role
+from app.services import webhook_url
+from app.services.accounts.sessions import end_department_sessions
 from app.services.audit import audit_admin_change
 from app.services.transaction import use_case
 
@@ -91,6 +94,8 @@ def update_department(actor: User, department_id: int, details: DepartmentDetail
     department.name = details.name.strip()
     department.contact_email = details.contact_email or None
     department.is_active = details.is_active
+    if before["is_active"] and not department.is_active:  # its users are signed out (issue 13)
+        end_department_sessions(department.id)
     after = _snapshot(department)
     if after != before:
         audit_admin_change(actor, "department.update", "department", department.id, before, after)
@@ -118,14 +123,26 @@ def _webhook_snapshot(w: WebhookSubscription) -> dict:
 
 
 def check_webhook_url(url: str) -> str:
-    url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
-        raise InvalidInput(_l("The address must be an http or https URL without a user name or password."))
-    return url
+    """The one rule for webhook addresses (``app.services.webhook_url``): the admin form and the
+    API both come here; raises ``InvalidInput`` with the reason, in the user's language."""
+    return webhook_url.check(url).url
+
+
+def _check_room(department_id: int) -> None:
+    """At most ``WEBHOOK_MAX_PER_DEPARTMENT`` active subscriptions per department: each one is
+    a signed POST per notice. The department's row is locked first (PostgreSQL), so two
+    subscriptions made at once cannot both take the last place."""
+    db.session.get(Department, department_id, with_for_update=True)
+    cap = current_app.config["WEBHOOK_MAX_PER_DEPARTMENT"]
+    active = db.session.scalar(select(func.count()).select_from(WebhookSubscription).where(
+        WebhookSubscription.department_id == department_id, WebhookSubscription.is_active.is_(True)))
+    if active >= cap:
+        raise InvalidInput(_l("A department may have at most %(count)d active webhook subscriptions; "
+                              "end or pause one first.", count=cap))
 
 
 def _new_subscription(department_id: int, name: str, url: str, events: list[str]) -> tuple[WebhookSubscription, str]:
+    _check_room(department_id)
     secret = secrets.token_urlsafe(32)
     subscription = WebhookSubscription(department_id=department_id, name=name, url=url, secret=secret, events=events)
     db.session.add(subscription)
@@ -145,31 +162,44 @@ def add_webhook(actor: User, department_id: int, name: str, url: str, events: li
 
 
 @use_case
-def subscribe_webhook(department_id: int, name: str, url: str, events: list[str]) -> tuple[WebhookSubscription, str]:
-    """A department subscribes through the API (its key, no admin: not in the admin audit);
-    returns the subscription and its signing secret (shown once)."""
-    subscription, secret = _new_subscription(department_id, name, url, events)
+def subscribe_webhook(key: ApiKey, name: str, url: str, events: list[str]) -> tuple[WebhookSubscription, str]:
+    """A department subscribes through the API with its key, audited with that key; returns the
+    subscription and its signing secret (shown once)."""
+    subscription, secret = _new_subscription(key.department_id, name.strip()[:100] or "api", check_webhook_url(url),
+                                             events)
+    audit_admin_change(None, "webhook.create", "webhook", subscription.id, None, _webhook_snapshot(subscription),
+                       api_key=key)
     db.session.commit()
     return subscription, secret
 
 
 @use_case
-def unsubscribe_webhook(department_id: int, subscription_id: int) -> WebhookSubscription:
-    """A department ends one of its own subscriptions; another department's is as good as absent."""
+def unsubscribe_webhook(key: ApiKey, subscription_id: int) -> WebhookSubscription:
+    """A department ends one of its own subscriptions (audited with its key); another
+    department's is as good as absent. Ending an ended one changes nothing."""
     subscription = db.session.get(WebhookSubscription, subscription_id)
-    if subscription is None or subscription.department_id != department_id:
+    if subscription is None or subscription.department_id != key.department_id:
         raise NotFound()
-    subscription.is_active = False
+    if subscription.is_active:
+        before = _webhook_snapshot(subscription)
+        subscription.is_active = False
+        audit_admin_change(None, "webhook.deactivate", "webhook", subscription.id, before,
+                           _webhook_snapshot(subscription), api_key=key)
     db.session.commit()
     return subscription
 
 
 @use_case
 def set_webhook_active(actor: User, department_id: int, webhook_id: int, active: bool) -> WebhookSubscription:
+    """An admin pauses or resumes a subscription; a resumed one must pass today's address rule
+    and fit under the cap."""
     subscription = db.session.get(WebhookSubscription, webhook_id)
     if subscription is None or subscription.department_id != department_id:
         raise NotFound()
     before = _webhook_snapshot(subscription)
+    if active and not subscription.is_active:
+        check_webhook_url(subscription.url)
+        _check_room(department_id)
     subscription.is_active = active
     if before["is_active"] != active:
         audit_admin_change(actor, "webhook.activate" if active else "webhook.deactivate", "webhook",

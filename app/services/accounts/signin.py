@@ -1,10 +1,12 @@
-"""Accounts: sign-in with throttling, password hashing (argon2id).
+"""Accounts: sign-in with a back-off per account, password hashing (argon2id).
 
 Sign-up is ``app.services.signup``: by e-mail, confirmed by a link, so that the form tells nothing.
 """
 from __future__ import annotations
 
+import hashlib
 import math
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -16,6 +18,7 @@ from app import clock
 from app.errors import InvalidInput, TooManyAttempts
 from app.extensions import db
 from app.models import SignInAttempt, User
+from app.services.accounts.sessions import account_usable
 from app.services.transaction import use_case
 
 _hasher = PasswordHasher()
@@ -39,7 +42,7 @@ def get_active_user(user_id: str | int) -> User | None:
         user = db.session.get(User, int(user_id))
     except (TypeError, ValueError):
         return None
-    return user if user is not None and user.is_active else None
+    return user if account_usable(user) else None
 
 
 def get_user_by_username(username: str) -> User | None:
@@ -47,23 +50,26 @@ def get_user_by_username(username: str) -> User | None:
 
 
 @use_case
-def authenticate(username: str, password: str, address: str) -> User:
-    """Return the user if the name and password match, counting every attempt.
+def authenticate(username: str, password: str, address: str, device: str | None = None) -> User:
+    """Return the user if the name and password match, counting every attempt it checks.
 
-    The error never says which of the two was wrong. Too many failures for one name, or from
-    one address, within the window lock further attempts until the window has passed.
+    The error never says which of the two was wrong. Failures slow the next attempt for that
+    name down (``_refuse_while_backing_off``) instead of locking it: once the wait is over the
+    right password works, whoever kept guessing meanwhile. ``device`` is the browser's device
+    id for this name (its cookie), if it has one: then only that device's failures count.
     """
     name = (username or "").strip().lower()[:254]  # a user name or (since issue 12) an e-mail address
     address = (address or "unknown")[:45]
-    _refuse_if_throttled(name, address)
+    device_hash = hashlib.sha256(device.encode()).hexdigest() if device else None
+    _refuse_while_backing_off(name, device_hash)
 
     user = get_user_by_username(name)
     if user is None:
         _hasher.verify(_DUMMY_HASH, "not a real password")
         ok = False
     else:
-        ok = check_password(user, password) and user.is_active
-    db.session.add(SignInAttempt(username=name, address=address, succeeded=ok))
+        ok = check_password(user, password) and account_usable(user)
+    db.session.add(SignInAttempt(username=name, address=address, device=device_hash, succeeded=ok))
     if ok:
         user.last_sign_in_at = clock.now()
         if _hasher.check_needs_rehash(user.password_hash):
@@ -74,21 +80,42 @@ def authenticate(username: str, password: str, address: str) -> User:
     return user
 
 
-def _refuse_if_throttled(name: str, address: str) -> None:
+def backoff_delay(failures: int) -> float:
+    """Seconds the next attempt waits after ``failures`` failures in a row: none for the first
+    ``SIGNIN_BACKOFF_FREE_FAILURES``, then BASE, 2*BASE, 4*BASE ... at most CAP."""
     config = current_app.config
-    window = config["SIGNIN_WINDOW"]
-    since = clock.now() - window
-    failures = select(func.count(), func.min(SignInAttempt.at)).where(
-        SignInAttempt.at >= since, SignInAttempt.succeeded.is_(False)
-    )
-    by_name = db.session.execute(failures.where(SignInAttempt.username == name)).one()
-    by_address = db.session.execute(failures.where(SignInAttempt.address == address)).one()
-    for (count, oldest), limit in (
-        (by_name, config["SIGNIN_MAX_FAILURES_PER_ACCOUNT"]),
-        (by_address, config["SIGNIN_MAX_FAILURES_PER_ADDRESS"]),
-    ):
-        if count >= limit:
-            wait = max(1, math.ceil((oldest + window - clock.now()).total_seconds() / 60))
-            raise TooManyAttempts(
-                _l("Too many failed sign-in attempts. Please try again in %(minutes)d minutes.", minutes=wait)
-            )
+    free, base, cap = (config["SIGNIN_BACKOFF_FREE_FAILURES"], config["SIGNIN_BACKOFF_BASE_SECONDS"],
+                       config["SIGNIN_BACKOFF_CAP_SECONDS"])
+    if failures < max(free, 1):
+        return 0
+    return min(cap, base * 2 ** min(failures - free, 32))
+
+
+def _refuse_while_backing_off(name: str, device_hash: str | None) -> None:
+    """Refuse (429, not counted) an attempt made before the back-off after the last failure is over.
+
+    Failures count per name, since the last success of the same kind, within
+    ``SIGNIN_BACKOFF_WINDOW``: attempts without a device cookie together (a guesser anywhere
+    gets one try per wait), and a device's own apart. An attempt refused here is not recorded,
+    so trying faster does not lengthen the wait: the real user waits at most the cap. One query.
+    """
+    now = clock.now()
+    since = now - current_app.config["SIGNIN_BACKOFF_WINDOW"]
+    same_kind = SignInAttempt.device == device_hash if device_hash else SignInAttempt.device.is_(None)
+    ours = (SignInAttempt.username == name, SignInAttempt.at >= since, same_kind)
+    last_success = select(func.max(SignInAttempt.id)).where(*ours, SignInAttempt.succeeded.is_(True)).scalar_subquery()
+    failures, last_failure = db.session.execute(
+        select(func.count(), func.max(SignInAttempt.at))
+        .where(*ours, SignInAttempt.succeeded.is_(False), SignInAttempt.id > func.coalesce(last_success, 0))
+    ).one()
+    delay = backoff_delay(failures)
+    if not delay:
+        return
+    wait = (last_failure + timedelta(seconds=delay) - now).total_seconds()
+    if wait > 0:
+        seconds = max(1, math.ceil(wait))
+        raise TooManyAttempts(
+            _l("Too many failed sign-in attempts for this account. Please wait %(seconds)d seconds and try again.",
+               seconds=seconds),
+            retry_after=seconds,
+        )

@@ -1,5 +1,6 @@
 """Admins manage accounts. Every change is audited (before and after) in its own transaction;
-accounts are deactivated, never deleted (history keeps its actors); the last admin stays."""
+accounts are deactivated, never deleted (history keeps its actors); the last admin stays.
+Deactivating an account, or changing its role or binding, ends its sessions (issue 13)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,6 +12,8 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Department, Subject, User
 from app.models.enums import Role
+from app.services.accounts.passwords import require_acceptable_password
+from app.services.accounts.sessions import EndReason, end_all_sessions
 from app.services.accounts.signin import get_user_by_username, hash_password
 from app.services.audit import audit_admin_change
 from app.services.transaction import use_case
@@ -65,9 +68,12 @@ def _binding(role: str, department_code: str | None, subject_identifier: str | N
 def create_user(actor: User, new: NewUser) -> User:
     if get_user_by_username(new.username) is not None:
         raise InvalidInput(_l("This user name is taken; please choose another."))
+    binding = _binding(new.role, new.department_code, new.subject_identifier)
+    subject = db.session.get(Subject, binding["subject_id"]) if binding["subject_id"] else None
+    require_acceptable_password(new.password, names=[new.username, new.display_name, new.email or "",
+                                                     subject.name if subject else ""])
     user = User(username=new.username.strip().lower(), display_name=new.display_name.strip(),
-                email=new.email or None, role=new.role, password_hash=hash_password(new.password),
-                **_binding(new.role, new.department_code, new.subject_identifier))
+                email=new.email or None, role=new.role, password_hash=hash_password(new.password), **binding)
     db.session.add(user)
     db.session.flush()
     _audit(actor, "user.create", user, None)
@@ -88,6 +94,8 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
         raise Conflict(_l("The last administrator cannot be deactivated."))
     before = _snapshot(user)
     user.is_active = active
+    if not active:
+        end_all_sessions(user.id, EndReason.DEACTIVATED)
     _audit(actor, "user.activate" if active else "user.deactivate", user, before)
     db.session.commit()
     return user
@@ -107,6 +115,8 @@ def change_role(actor: User, user_id: int, role: str, department_code: str | Non
     binding = _binding(role, department_code, subject_identifier)
     user.role = role
     user.subject_id, user.department_id = binding["subject_id"], binding["department_id"]
+    if _snapshot(user) != before:  # what the account may see changed: it signs in again
+        end_all_sessions(user.id, EndReason.ROLE_CHANGED)
     _audit(actor, "user.role", user, before)
     db.session.commit()
     return user

@@ -2,8 +2,9 @@
 
 Use cases (each commits, or raises and is rolled back): ``retry_outbox_notices``,
 ``run_job_now``, ``recompute``, ``request_recompute``, ``seed_demo``;
-``run_recompute`` (the scheduler's) commits per chunk; the job runner ``run_job`` and its lock
-``job_lock`` commit at their own checkpoints (the lease, the heartbeat). The rest are queries.
+``run_recompute`` (the scheduler's) commits per chunk, ``run_queued_import`` (the scheduler's too)
+its progress and then its outcome; the job runner ``run_job`` and its lock ``job_lock`` commit at
+their own checkpoints (the lease, the heartbeat). The rest are queries.
 """
 from app.services.admin.audit_log import (
     AuditCursor,
@@ -14,6 +15,7 @@ from app.services.admin.audit_log import (
     search_audit,
 )
 from app.services.admin.demo import DEMO_ACCOUNTS, AlreadySeeded, has_data, seed_demo
+from app.services.admin.import_runs import IMPORT_JOB, IMPORT_POLL_EVERY, run_queued_import
 from app.services.admin.jobs import JOBS, JobHealth, RunOutcome, expire_job, job_health, job_lock, run_job, sla_job
 from app.services.admin.overview import (
     JobRunReport,
@@ -37,8 +39,8 @@ from app.services.admin.recompute import (
 
 __all__ = [
     "DEMO_ACCOUNTS", "JOBS", "AlreadySeeded", "AuditCursor", "AuditEntry", "AuditFilter", "JobHealth",
-    "JobRunReport", "OutboxFilter", "OutboxRow", "Overview", "RECOMPUTE_JOB", "RECOMPUTE_POLL_EVERY", "RecomputeResult", "RunOutcome", "expire_job",
+    "IMPORT_JOB", "IMPORT_POLL_EVERY", "JobRunReport", "OutboxFilter", "OutboxRow", "Overview", "RECOMPUTE_JOB", "RECOMPUTE_POLL_EVERY", "RecomputeResult", "RunOutcome", "expire_job",
     "export_audit_csv", "has_data", "job_health", "job_lock", "latest_recompute", "list_outbox", "parse_object", "platform_overview",
-    "recompute", "request_recompute", "retry_outbox_notices", "run_job", "run_job_now", "run_recompute",
+    "recompute", "request_recompute", "retry_outbox_notices", "run_job", "run_job_now", "run_queued_import", "run_recompute",
     "search_audit", "seed_demo", "sla_job",
 ]

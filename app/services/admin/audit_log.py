@@ -4,11 +4,11 @@ The three append-only tables are read as one ``UNION ALL`` with a common shape, 
 inside the database and paged by keyset on (at, kind, id), newest first, so a page deep in
 the history costs what the first one does and nothing loads the whole trail. Identity
 numbers in free text (reasons, before/after) are masked here, once, for the page and the CSV.
+Each row comes with its erasable personal part (``app.models.personal``), put back in place here:
+``[已清除]`` where the retention purge erased it.
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from collections.abc import Iterator
@@ -30,11 +30,12 @@ from sqlalchemy import (
     union_all,
 )
 
-from app import clock
+from app import clock, csv_export
 from app.errors import InvalidInput
 from app.extensions import db
 from app.identifiers import scrub
-from app.models import AdminAudit, Case, CaseEvent, RecordEvent, User
+from app.models import AdminAudit, Case, CaseEvent, PersonalData, RecordEvent, User
+from app.models.personal import merge
 
 KINDS = ("admin", "case", "record")
 PAGE_SIZE = 50
@@ -143,22 +144,23 @@ def _timeline(kinds: tuple[str, ...]) -> Subquery:
             AdminAudit.at, literal_column("'admin'", String).label("kind"), AdminAudit.id, AdminAudit.actor_id,
             AdminAudit.action, AdminAudit.object_type, AdminAudit.object_id, no_text.label("object_label"),
             no_text.label("from_state"), no_text.label("to_state"), no_text.label("reason"),
-            AdminAudit.before, AdminAudit.after,
-        ),
+            AdminAudit.stored_before.label("before"), AdminAudit.stored_after.label("after"),
+            PersonalData.body.label("personal"),
+        ).outerjoin(PersonalData, PersonalData.id == AdminAudit.personal_data_id),
         "case": select(
             CaseEvent.at, literal_column("'case'", String).label("kind"), CaseEvent.id, CaseEvent.actor_id,
             CaseEvent.trigger.label("action"), literal_column("'case'", String).label("object_type"),
             CaseEvent.case_id.label("object_id"), Case.number.label("object_label"),
-            CaseEvent.from_state, CaseEvent.to_state, CaseEvent.reason,
-            no_json.label("before"), CaseEvent.data.label("after"),
-        ).join(Case, Case.id == CaseEvent.case_id),
+            CaseEvent.from_state, CaseEvent.to_state, CaseEvent.stored_reason.label("reason"),
+            no_json.label("before"), CaseEvent.stored_data.label("after"), PersonalData.body.label("personal"),
+        ).join(Case, Case.id == CaseEvent.case_id).outerjoin(PersonalData, PersonalData.id == CaseEvent.personal_data_id),
         "record": select(
             RecordEvent.at, literal_column("'record'", String).label("kind"), RecordEvent.id, RecordEvent.actor_id,
             RecordEvent.trigger.label("action"), literal_column("'record'", String).label("object_type"),
             RecordEvent.record_id.label("object_id"), no_text.label("object_label"),
-            RecordEvent.from_state, RecordEvent.to_state, RecordEvent.reason,
-            no_json.label("before"), RecordEvent.data.label("after"),
-        ),
+            RecordEvent.from_state, RecordEvent.to_state, RecordEvent.stored_reason.label("reason"),
+            no_json.label("before"), RecordEvent.stored_data.label("after"), PersonalData.body.label("personal"),
+        ).outerjoin(PersonalData, PersonalData.id == RecordEvent.personal_data_id),
     }
     return union_all(*(branches[kind] for kind in kinds)).subquery("timeline")
 
@@ -212,12 +214,15 @@ def _masked_json(value: dict | list | None) -> str | None:
 
 
 def _entry(row) -> AuditEntry:
+    personal = row.personal or {}
+    reason = merge(row.reason, personal.get("reason"))
+    after = merge(row.after, personal.get("after" if row.kind == "admin" else "data"))
     return AuditEntry(
         at=row.at, kind=row.kind, id=row.id, actor_id=row.actor_id, actor_username=row.actor_username,
         actor_name=scrub(row.actor_name) if row.actor_name else None, action=row.action,
         object_type=row.object_type, object_id=row.object_id, object_label=row.object_label,
-        from_state=row.from_state, to_state=row.to_state, reason=scrub(row.reason) if row.reason else None,
-        before=_masked_json(row.before), after=_masked_json(row.after),
+        from_state=row.from_state, to_state=row.to_state, reason=scrub(reason) if reason else None,
+        before=_masked_json(merge(row.before, personal.get("before"))), after=_masked_json(after),
     )
 
 
@@ -240,35 +245,22 @@ CSV_HEADER = ["at", "kind", "actor", "actor_name", "action", "object_type", "obj
               "from_state", "to_state", "reason", "before", "after"]
 
 
-def _csv_cell(value: object) -> object:
-    # A leading =, +, - or @ would make a spreadsheet run the cell as a formula.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
 def export_audit_csv(filters: AuditFilter, limit: int = EXPORT_LIMIT) -> Iterator[str]:
-    """The filtered timeline as CSV text, in chunks of ``EXPORT_CHUNK`` rows read by keyset,
-    so memory stays flat however long the trail. UTF-8 with a BOM, for spreadsheets."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
-    yield "\ufeff" + out.getvalue()
+    """The filtered timeline as CSV text (``app.csv_export``: no cell runs as a formula, a BOM
+    for spreadsheets), read by keyset ``EXPORT_CHUNK`` rows at a time, so memory stays flat
+    however long the trail."""
+    return csv_export.stream(CSV_HEADER, _export_rows(filters, limit), chunk=EXPORT_CHUNK)
+
+
+def _export_rows(filters: AuditFilter, limit: int) -> Iterator[tuple]:
     after, written = None, 0
     while written < limit:
         entries, after = search_audit(filters, after, min(EXPORT_CHUNK, limit - written))
-        out.seek(0)
-        out.truncate()
         for e in entries:
-            writer.writerow([_csv_cell(v) for v in (
-                clock.local(e.at).strftime("%Y-%m-%d %H:%M:%S"), e.kind, e.actor_username or "system",
-                e.actor_name or "", e.action, e.object_type, e.object_id, e.object_label or "",
-                e.from_state or "", e.to_state or "", e.reason or "", e.before or "", e.after or "")])
+            yield (clock.local(e.at).strftime("%Y-%m-%d %H:%M:%S"), e.kind, e.actor_username or "system",
+                   e.actor_name or "", e.action, e.object_type, e.object_id, e.object_label or "",
+                   e.from_state or "", e.to_state or "", e.reason or "", e.before or "", e.after or "")
         written += len(entries)
-        yield out.getvalue()
         if after is None:
             return
-    out.seek(0)
-    out.truncate()
-    writer.writerow([f"# stopped after {limit} rows: narrow the filters"])
-    yield out.getvalue()
+    yield (f"# stopped after {limit} rows: narrow the filters",)

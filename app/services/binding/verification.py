@@ -17,6 +17,7 @@ from app.errors import Conflict, Forbidden, InvalidInput
 from app.extensions import db
 from app.models import BindingDocument, BindingEvent, Notification, Subject, SubjectBinding, User
 from app.models.enums import BindingCapacity, BindingDocumentKind, BindingMethod, NameMismatchOrigin, Role, SubjectKind
+from app.services.accounts.sessions import EndReason, end_all_sessions
 from app.services.accounts.subjects import note_subject_name
 from app.services.binding.queries import (
     WAITING,
@@ -239,9 +240,11 @@ def decide_binding(officer: User, binding_id: int, trigger: str, reason: str | N
 @use_case
 def end_binding(actor: User, binding_id: int, reason: str) -> SubjectBinding:
     """The account holder gives the binding up, the subject's legal representative ends an
-    agent's, or an officer ends one; the account's access ends with it."""
+    agent's, or an officer ends one; the account's access ends with it, and so do its sessions
+    (issue 13: what it could see was granted by the binding)."""
     binding = get_binding(binding_id)
     _fire(binding, BindingTrigger.END_BINDING, actor, reason)
+    end_all_sessions(binding.user_id, EndReason.BINDING_ENDED)
     db.session.commit()
     return binding
 

@@ -68,11 +68,11 @@ _FINDING_TRIGGERS = tuple(dict.fromkeys(t.trigger for w in CASE_WORKFLOWS.values
 
 def proposed_corrections(case: Case) -> dict:
     """The corrected fields of the department's last reply on the case (empty if none)."""
-    data = db.session.scalar(
-        select(CaseEvent.data).where(CaseEvent.case_id == case.id, CaseEvent.trigger.in_(_FINDING_TRIGGERS))
+    reply = db.session.scalar(
+        select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.trigger.in_(_FINDING_TRIGGERS))
         .order_by(CaseEvent.seq.desc()).limit(1)
     )
-    return dict((data or {}).get("corrections") or {})
+    return dict(((reply.data if reply is not None else None) or {}).get("corrections") or {})
 
 
 def list_events(case: Case) -> list[CaseEvent]:

@@ -17,8 +17,6 @@ import hmac
 import json
 import smtplib
 import time
-import urllib.error
-import urllib.request
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,11 +28,13 @@ from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
 from app import clock
-from app.errors import NotFound
+from app.errors import InvalidInput, NotFound
 from app.extensions import db
 from app.models import Department, Notification, User, WebhookSubscription
 from app.models.enums import Channel, NotificationStatus
+from app.services import webhook_url
 from app.services.notices.messages import DIGESTED, SECRET_FIELDS, render
+from app.services.notices.webhook_post import PostFailed, post
 from app.services.transaction import use_case
 
 
@@ -45,6 +45,13 @@ class DeliveryFailed(Exception):
 # E-mail attachments made at send time, per template: ``make(notice) -> (filename, CSV bytes)``
 # or None. The package that owns the data registers its maker (records: a run's retired records).
 ATTACHMENTS: dict[str, Callable[[Notification], tuple[str, bytes] | None]] = {}
+
+# Payload fields made at send time, per template: ``make(notice) -> dict`` merged into what the
+# e-mail says and never stored, or None when the message has nothing left to say (its link was
+# used or replaced meanwhile): then it is not sent, and counts as done. The package that owns the
+# secret registers its maker (recovery: a password link's token, minted only as its mail goes out,
+# so that the outbox never holds a usable one; each attempt mints a new one).
+SEND_TIME_FIELDS: dict[str, Callable[[Notification], dict | None]] = {}
 
 
 @dataclass
@@ -180,7 +187,13 @@ def _send_email(group: list[Notification]) -> None:
     address, locale = _recipient(group[0])
     if not address:
         raise DeliveryFailed("the recipient has no e-mail address (or is deactivated)")
-    text = render(group[0].template, [n.payload for n in group], locale)
+    payloads = []
+    for notice in group:
+        made = SEND_TIME_FIELDS[notice.template](notice) if notice.template in SEND_TIME_FIELDS else {}
+        if made is None:
+            return  # nothing left to say: done without a message
+        payloads.append({**notice.payload, **made})
+    text = render(group[0].template, payloads, locale)
     message = EmailMessage()
     message["Subject"] = text.subject
     message["From"] = config["MAIL_FROM"]
@@ -214,12 +227,16 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def _post_webhook(notice: Notification) -> None:
+    """POST the notice, signed, to an address checked now (the name may resolve elsewhere than
+    when it was subscribed), connecting to the address just checked; a redirect is a failure."""
     subscription_id = notice.payload.get("_subscription")
     subscription = db.session.get(WebhookSubscription, subscription_id) if subscription_id else None
     if subscription is None or not subscription.is_active:
         raise DeliveryFailed("the webhook subscription no longer exists or is inactive")
-    if not subscription.url.startswith(("https://", "http://")):
-        raise DeliveryFailed("webhook URLs must be http or https")
+    try:
+        target = webhook_url.check(subscription.url)
+    except InvalidInput as refused:
+        raise DeliveryFailed(f"webhook address refused: {refused}") from None
     payload = {k: v for k, v in notice.payload.items() if not k.startswith("_")}
     body = json.dumps(
         {"key": notice.key, "template": notice.template, "payload": payload,
@@ -229,24 +246,22 @@ def _post_webhook(notice: Notification) -> None:
     # Wall time, not the platform clock: the receiver checks freshness against its own clock,
     # and a rehearsal run with --now must not sign deliveries as if sent in another hour.
     timestamp = str(int(time.time()))
-    request = urllib.request.Request(
-        subscription.url, data=body, method="POST",
-        headers={
-            "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": "credit-case-desk",
-            "X-Casedesk-Key": notice.key,
-            "X-Casedesk-Timestamp": timestamp,
-            "X-Casedesk-Signature": sign(subscription.secret, timestamp, body),
-        },
-    )
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": "credit-case-desk",
+        "X-Casedesk-Key": notice.key,
+        "X-Casedesk-Timestamp": timestamp,
+        "X-Casedesk-Signature": sign(subscription.secret, timestamp, body),
+    }
+    config = current_app.config
     try:
-        with urllib.request.urlopen(request, timeout=current_app.config["WEBHOOK_TIMEOUT"]) as response:
-            if not 200 <= response.status < 300:
-                raise DeliveryFailed(f"webhook answered {response.status}")
-    except urllib.error.HTTPError as error:
-        raise DeliveryFailed(f"webhook answered {error.code}") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        status = post(target, body, headers, timeout=config["WEBHOOK_TIMEOUT"], ca_bundle=config["WEBHOOK_CA_BUNDLE"])
+    except PostFailed as error:
         raise DeliveryFailed(f"webhook unreachable: {error}") from None
+    if 300 <= status < 400:
+        raise DeliveryFailed(f"webhook answered {status}; redirects are not followed")
+    if not 200 <= status < 300:
+        raise DeliveryFailed(f"webhook answered {status}")
 
 
 def list_retryable(ids: list[int]) -> list[Notification]:

@@ -91,11 +91,20 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     "sign_up_exists": {
         "zh": ("本邮箱已有账户",
                "有人使用本邮箱申请注册新账户，但本邮箱已有账户。请直接登录：{sign_in}\n"
-               "如忘记密码，请联系管理员获取密码重置链接。如非本人操作，请忽略本邮件。"),
+               "如忘记密码，请在登录页点击“忘记密码？”重设。如非本人操作，请忽略本邮件。"),
         "en": ("An account already exists for this address",
                "Someone asked for a new account with this address, but an account already exists for it. Sign in: "
-               "{sign_in}\nIf you forgot the password, ask an administrator for a password reset link. If it was not "
-               "you, ignore this message."),
+               "{sign_in}\nIf you forgot the password, choose “Forgot password?” on the sign-in page. If it "
+               "was not you, ignore this message."),
+    },
+    "password_reset_link": {  # {link} is made as the mail goes out (app/services/recovery): never in the outbox
+        "zh": ("重设密码",
+               "有人（希望是您本人）为账户 {account} 申请重设密码。请在 {minutes} 分钟内打开以下链接设置新密码，"
+               "链接只能使用一次：\n{link}\n如非本人操作，请忽略本邮件，您的密码不会改变。"),
+        "en": ("Set a new password",
+               "Someone (you, we hope) asked to set a new password for the account {account}. Open this link "
+               "within {minutes} minutes to set it; it works once:\n{link}\nIf it was not you, ignore this "
+               "message: your password stays as it is."),
     },
     "sla_due_soon": {
         "zh": ("办理时限即将届满", "案件 {case} 的办理时限将于 {due_at} 届满。"),

@@ -110,8 +110,13 @@ def sign_in_by_claims(issuer: str, claims: Mapping[str, Any]) -> User:
 
     ``claims`` are the ID token's, already validated (signature, issuer, audience, expiry,
     nonce). Unverified or incomplete claims, a disabled account and an account linked to
-    another subject are refused, and nothing is stored.
+    another subject are refused, and nothing is stored. A staff account the platform linked to
+    the provider's account signs in as itself (issue 13); whether it still owes a second factor
+    is the sign-in view's question (the token's ``amr``).
     """
+    staff = _linked_staff(issuer, claims)
+    if staff is not None:
+        return _sign_in_staff(staff)
     identity = read_claims(claims, current_app.config)
     subject = _find_or_create_subject(identity)
     user = find_linked_account(issuer, identity.sub)
@@ -124,6 +129,24 @@ def sign_in_by_claims(issuer: str, claims: Mapping[str, Any]) -> User:
                           "Please contact the platform."))
     user.last_sign_in_at = clock.now()
     bind_verified(user, BindingMethod.OIDC, identity.capacity)
+    db.session.commit()
+    return user
+
+
+def _linked_staff(issuer: str, claims: Mapping[str, Any]) -> User | None:
+    """A staff account linked to the provider's account (issue 13): it acts for no subject, so the
+    claims need not name one; the link itself, made by the platform, says who it is."""
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub or len(sub) > 255:
+        return None
+    user = find_linked_account(issuer, sub)
+    return user if user is not None and user.role != Role.APPLICANT else None
+
+
+def _sign_in_staff(user: User) -> User:
+    if not user.is_active:
+        raise Forbidden(_l("This account has been deactivated. Please contact the platform."))
+    user.last_sign_in_at = clock.now()
     db.session.commit()
     return user
 

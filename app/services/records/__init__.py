@@ -1,6 +1,6 @@
 """Credit records: entry, queries, imports, API pushes, expiry, retention; the lifecycle steps in ``lifecycle``.
 
-Use cases own their transaction (``enter_record``, ``import_records``, ``push_records``,
+Use cases own their transaction (``enter_record``, ``import_records``, ``submit_import``, ``push_records``,
 ``retire_expired_records``, ``purge_expired_personal_data``); the rest are queries and the
 record builder. The lifecycle steps (``lifecycle``) and the import's row check and insert
 (``imports.check_row``, ``imports.insert_records``) run inside a caller's transaction and
@@ -14,7 +14,15 @@ from app.services.records.department import (
 )
 from app.services.records.entry import NewRecord, build_record, enter_record, published_late
 from app.services.records.expiry import ExpiryResult, list_due_records, retire_expired_records
-from app.services.records.imports import ImportReport, UnreadableFile, import_records
+from app.services.records.import_files import UnreadableFile
+from app.services.records.import_runs import (
+    Submission,
+    get_import_run,
+    import_run_errors_csv,
+    list_import_runs,
+    submit_import,
+)
+from app.services.records.imports import ImportReport, import_records
 from app.services.records.public_query import PublicAnswer, PublicSubject, query_public_records
 from app.services.records.push import InvalidRecords, PushResult, push_records
 from app.services.records.queries import (
@@ -40,7 +48,8 @@ from app.services.records.retired import (
 __all__ = [
     "RecordPage", "correct_department_record", "get_department_record_page", "revoke_department_record",
     "ExpiryResult", "ImportReport", "InvalidRecords", "NewRecord", "PublicAnswer", "PublicSubject", "PurgeResult",
-    "PushResult", "UnreadableFile",
+    "PushResult", "Submission", "UnreadableFile", "get_import_run", "import_run_errors_csv", "list_import_runs",
+    "submit_import",
     "build_record", "count_late_publications", "count_records_by_state", "enter_record", "find_public_records",
     "find_record_of_department", "find_record_of_subject", "import_records", "list_correction_days", "list_due_records",
     "list_records_of_department", "list_records_of_subject", "list_records_page", "published_late",

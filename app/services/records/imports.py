@@ -1,25 +1,24 @@
 """Import of records from CSV or XLSX: every row validated, the whole file or nothing.
 
-Two passes over the file, both streaming: the first validates every row and collects a per-row
-report (nothing is written); the second, only if the first found nothing wrong, inserts the
-rows in chunks inside one transaction. Memory holds the decision numbers seen (to catch
-duplicates) and the subjects met, not the file.
+Two passes over the file, both streaming (``import_files.read_rows``, within the IMPORT_*
+limits): the first validates every row and collects a per-row report (nothing is written),
+stopping after IMPORT_MAX_ERRORS problems; the second, only if the first found nothing wrong,
+inserts the rows in chunks inside one transaction. Memory holds the decision numbers seen (to
+catch duplicates) and the subjects met, not the file. ``FileImport`` holds the two passes as
+steps, for ``import_records`` (the request, the CLI) and the background run
+(``admin.import_runs``), which commits the first pass's progress as it goes.
 """
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from flask_babel import gettext as _
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import insert, select, update
 
-from app import clock, identifiers
+from app import clock, csv_export, identifiers
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import CreditRecord, Department, RecordEvent, Subject, SubjectNameMismatch, User
@@ -29,6 +28,7 @@ from app.services.calendar import get_working_calendar
 from app.services.policy import compute_record_dates, get_policy_in_force
 from app.services.records.bulk import store
 from app.services.records.entry import published_late
+from app.services.records.import_files import REQUIRED, ImportLimits, UnreadableFile, inspect_file, read_rows
 from app.services.records.lifecycle import (
     IMPORT,
     NOTHING_TO_CORRECT,
@@ -40,27 +40,8 @@ from app.services.transaction import use_case
 from workflows import RECORD, RecordTrigger
 
 CHUNK = 5000
-MAX_ERRORS = 1000
+PROGRESS_EVERY = 5000  # rows checked between two progress reports of a background run
 
-# Header names accepted for each field: the English code name or the usual Chinese heading.
-COLUMNS = {
-    "identifier": ("identifier", "统一社会信用代码", "身份证号码", "统一社会信用代码/身份证号码", "证件号码"),
-    "subject_name": ("subject_name", "名称", "主体名称", "信用主体名称", "姓名"),
-    "category": ("category", "信息类别", "类别"),
-    "severity": ("severity", "失信程度", "严重程度"),
-    "decision_number": ("decision_number", "决定文书号", "决定书文号", "文书号"),
-    "decision_date": ("decision_date", "决定日期", "认定日期"),
-    "facts": ("facts", "失信事实", "违法事实"),
-    "sanction": ("sanction", "惩戒措施", "处罚内容"),
-    "sanction_kinds": ("sanction_kinds", "处罚种类"),
-    "sector": ("sector", "所属领域"),
-    "publish_minor": ("publish_minor", "轻微失信仍公示"),
-    # Empty for a new record; "correct" (更正) for a new version of one already provided with
-    # the same decision number (it must still be in publicity).
-    "action": ("action", "操作"),
-    "measure_until": ("measure_until", "限制措施截止日期"),
-}
-REQUIRED = ("identifier", "subject_name", "category", "severity", "decision_number", "decision_date", "facts", "sanction")
 CATEGORY_ALIASES = {"行政处罚信息": "administrative_penalty", "行政处罚": "administrative_penalty",
                     "严重失信主体名单": "serious_dishonesty_list", "经营异常名录": "abnormal_operation_list",
                     "其他失信信息": "other", "其他": "other"}
@@ -77,70 +58,20 @@ class ImportReport:
     imported: int = 0
     corrected: int = 0  # rows whose action is ``correct``: new versions of records already provided
     errors: list[tuple[int, str, str]] = field(default_factory=list)  # (row, column, message)
-    truncated: bool = False
+    truncated: bool = False  # the check stopped at the error limit; its last line says so
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
     def as_csv(self) -> str:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["row", "column", "error"])
-        writer.writerows(self.errors)
-        return "\ufeff" + out.getvalue()
+        return errors_csv(self.errors)
 
 
-class UnreadableFile(ValueError):
-    pass
-
-
-def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, {field: text}) for each data row; the header maps columns to fields."""
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        yield from _xlsx_rows(path)
-        return
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            reader = csv.reader(f)
-            header = next(reader, None)
-            mapping = _map_header(header or [])
-            for number, values in enumerate(reader, start=2):
-                if any(v.strip() for v in values):
-                    yield number, {name: (values[i].strip() if i < len(values) else "") for name, i in mapping.items()}
-    except UnicodeDecodeError:
-        raise UnreadableFile(_("The file is not UTF-8 text. Save it as CSV UTF-8 or as XLSX.")) from None
-
-
-def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError):
-        raise UnreadableFile(_("The file is not a readable XLSX workbook.")) from None
-    try:
-        sheet = book.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = next(rows, None)
-        mapping = _map_header([str(h or "") for h in header or []])
-        for number, values in enumerate(rows, start=2):
-            cells = ["" if v is None else (v.date().isoformat() if isinstance(v, datetime) else str(v)) for v in values]
-            if any(c.strip() for c in cells):
-                yield number, {name: (cells[i].strip() if i < len(cells) else "") for name, i in mapping.items()}
-    finally:
-        book.close()
-
-
-def _map_header(header: list[str]) -> dict[str, int]:
-    mapping = {}
-    for i, title in enumerate(header):
-        title = (title or "").strip().lstrip("\ufeff")
-        for name, aliases in COLUMNS.items():
-            if title in aliases or title.lower() == name:
-                mapping[name] = i
-    missing = [n for n in REQUIRED if n not in mapping]
-    if missing:
-        raise UnreadableFile(_("The header row lacks these columns: %(columns)s", columns=", ".join(missing)))
-    return mapping
+def errors_csv(errors) -> str:
+    """The report as CSV (``app.csv_export``: with a BOM, for Excel; a message quoting the file's own
+    cell, such as an unknown category ``=HYPERLINK(...)``, is not run as a formula): row, column, error."""
+    return csv_export.text(["row", "column", "error"], errors)
 
 
 def check_row(row: dict[str, str], seen: set[str], existing, today: date,
@@ -209,50 +140,88 @@ def check_row(row: dict[str, str], seen: set[str], existing, today: date,
 
 
 @use_case
-def import_records(path: Path, department: Department, actor_id: int | None = None) -> ImportReport:
+def import_records(path: Path, department: Department, actor_id: int | None = None,
+                   limits: ImportLimits | None = None) -> ImportReport:
     """Validate the whole file, then import it in one transaction, or nothing at all."""
-    report = ImportReport()
-    today = clock.today()
-    existing_numbers = set(db.session.scalars(
-        select(CreditRecord.decision_number).where(CreditRecord.department_id == department.id)
-    ))
-    seen: set[str] = set()
-    # A file names each subject many times and is read twice: each identifier is checked once.
-    met: dict[str, identifiers.Identifier] = {}
-
-    def identify(raw: str) -> identifiers.Identifier:
-        if raw not in met:
-            met[raw] = identifiers.validate(raw)
-        return met[raw]
-
+    limits = limits or ImportLimits.from_config()
     try:
-        for number, row in _rows(path):
-            report.rows += 1
-            clean, errors = check_row(row, seen, existing_numbers.__contains__, today, identify)
-            if not errors and clean["action"] == CORRECT:
-                errors = _check_correction(clean, department)
-            for column, message in errors:
-                if len(report.errors) >= MAX_ERRORS:
-                    report.truncated = True
-                    break
-                report.errors.append((number, column, message))
+        budget = inspect_file(path, limits)
     except UnreadableFile as error:
-        report.errors.append((0, "", str(error)))
-    if report.errors or report.rows == 0:
+        return ImportReport(errors=[(0, "", str(error))])
+    job = FileImport(path, department, limits, budget)
+    if job.check().ok:
+        job.store(actor_id)
+        db.session.commit()
+    return job.report
+
+
+class FileImport:
+    """One file's import as two steps (no commit): ``check`` every row, then ``store`` them all
+    if none failed. ``budget``: the inflated bytes each reading may spend (an XLSX's declared
+    size, found by ``inspect_file``: the zip may not inflate more than it said)."""
+
+    def __init__(self, path: Path, department: Department, limits: ImportLimits, budget: int | None = None) -> None:
+        self.path, self.department, self.limits, self.budget = path, department, limits, budget
+        self.report = ImportReport()
+        self.today = clock.today()
+        self.existing = set(db.session.scalars(
+            select(CreditRecord.decision_number).where(CreditRecord.department_id == department.id)))
+        # A file names each subject many times and is read twice: each identifier is checked once.
+        self.met: dict[str, identifiers.Identifier] = {}
+
+    def _identify(self, raw: str) -> identifiers.Identifier:
+        if raw not in self.met:
+            self.met[raw] = identifiers.validate(raw)
+        return self.met[raw]
+
+    def _rows(self):
+        return read_rows(self.path, self.limits, self.budget)
+
+    def check(self, progress: Callable[[ImportReport], None] | None = None,
+              every: int = PROGRESS_EVERY) -> ImportReport:
+        """The first pass: every row checked, the problems reported; the reading stops at the
+        error limit. ``progress`` is called every ``every`` rows."""
+        report, seen, limit = self.report, set(), self.limits.max_errors
+        rows = self._rows()
+        try:
+            for number, row, problems in rows:
+                report.rows += 1
+                clean, errors = check_row(row, seen, self.existing.__contains__, self.today, self._identify)
+                errors = problems + errors
+                if not errors and clean["action"] == CORRECT:
+                    errors = _check_correction(clean, self.department)
+                report.errors.extend((number, column, message) for column, message in errors)
+                if len(report.errors) >= limit:
+                    del report.errors[limit:]
+                    report.truncated = True
+                    report.errors.append((0, "", _("Stopped after %(n)d errors, at row %(row)d: correct these and "
+                                                   "upload the file again.", n=limit, row=number)))
+                    break
+                if progress is not None and report.rows % every == 0:
+                    progress(report)
+        except UnreadableFile as error:
+            report.errors.append((0, "", str(error)))
+        finally:
+            rows.close()
         if report.rows == 0 and not report.errors:
             report.errors.append((0, "", _("The file has no data rows.")))
         return report
 
-    cleaned = (check_row(row, set(), existing_numbers.__contains__, today, identify)[0] for _number, row in _rows(path))
-    corrections: list[dict] = []
-    report.imported = insert_records(_new_rows(cleaned, corrections), department, actor_id)
-    actor = db.session.get(User, actor_id) if actor_id else None
-    for clean in corrections:  # few, and each its own version: one by one
-        correct_record(_record_numbered(department, clean["decision_number"]), _corrected_fields(clean), actor,
-                       "import", source=IMPORT)
-    report.corrected = len(corrections)
-    db.session.commit()
-    return report
+    def store(self, actor_id: int | None) -> ImportReport:
+        """The second pass, after a ``check`` that found nothing: every row inserted (the new
+        records set-based, the corrections one by one), in the caller's transaction."""
+        assert self.report.ok and self.report.rows, "store() follows a check() that passed"
+        department = self.department
+        cleaned = (check_row(row, set(), self.existing.__contains__, self.today, self._identify)[0]
+                   for _number, row, _problems in self._rows())
+        corrections: list[dict] = []
+        self.report.imported = insert_records(_new_rows(cleaned, corrections), department, actor_id)
+        actor = db.session.get(User, actor_id) if actor_id else None
+        for clean in corrections:  # few, and each its own version: one by one
+            correct_record(_record_numbered(department, clean["decision_number"]), _corrected_fields(clean), actor,
+                           "import", source=IMPORT)
+        self.report.corrected = len(corrections)
+        return self.report
 
 
 def _new_rows(cleaned, corrections: list[dict]):

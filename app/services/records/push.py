@@ -45,11 +45,6 @@ def push_records(department: Department, items: list) -> PushResult:
     Raises InvalidRecords (every item checked first) or Conflict (a changed record that left
     publicity); nothing is stored then.
     """
-    numbers = [str(item.get("decision_number", ""))[:100] for item in items if isinstance(item, dict)]
-    existing = {r.decision_number: r for r in db.session.scalars(
-        select(CreditRecord).where(CreditRecord.department_id == department.id,
-                                   CreditRecord.decision_number.in_(numbers))
-    )}
     errors, clean_rows, seen, today = [], [], set(), clock.today()
     for index, item in enumerate(items):
         if not isinstance(item, dict):
@@ -62,6 +57,12 @@ def push_records(department: Department, items: list) -> PushResult:
         clean_rows.append(clean)
     if errors:
         raise InvalidRecords(errors[:MAX_ERRORS])
+    # The records already provided, looked up by the numbers as checked (stripped, cut to 100):
+    # looked up by the raw text, "罚1号 " missed "罚1号" and its insert broke the unique key (a 500).
+    existing = {r.decision_number: r for r in db.session.scalars(
+        select(CreditRecord).where(CreditRecord.department_id == department.id,
+                                   CreditRecord.decision_number.in_([c["decision_number"] for c in clean_rows]))
+    )}
 
     updated = unchanged = 0
     new = []

@@ -1,8 +1,20 @@
-"""Retention: personal data of records that left publicity long ago is removed (DESIGN section 6).
+"""Retention: personal data past its retention period really goes (DESIGN sections 6 and 9, issue 13).
 
-A record retired (or repaired, or revoked) more than the policy's retention period ago keeps
-its skeleton and its whole audit trail, but its facts and sanction text are cleared and it
-moves to the final state ``purged``. Set-based per batch, like the expiry sweep.
+Three passes, each set-based per batch and committed per batch, like the expiry sweep
+(``erasure`` says what each erases and when):
+
+1. records that left publicity (retired, repaired or revoked) more than the policy's retention
+   period ago (``retention_after_retirement``, 5 years) keep their skeleton and whole audit
+   trail, but their facts and sanction text and their events' personal data are cleared, and
+   they move to the final state ``purged``;
+2. cases closed more than the same period ago lose their statement, texts, evidence files and
+   their events' personal data, whether or not their subject stays;
+3. subjects that nothing keeps any more (records purged, cases erased, nobody acting for them)
+   lose their name and identifier, with their bindings and the accounts that named them.
+
+The audit tables stay append-only throughout: the personal data they point to is blanked in
+``personal_data`` (``app.models.personal``), never in them. Run twice, or on two hosts at once,
+each row is erased once (``SKIP LOCKED`` batches; each pass picks only what is not erased yet).
 """
 from __future__ import annotations
 
@@ -15,13 +27,21 @@ from app import clock
 from app.extensions import db
 from app.models import CreditRecord
 from app.models.base import UTCDateTime
+from app.models.personal import ERASED
 from app.services.calendar import parse_period
 from app.services.policy import get_policy_in_force
+from app.services.records.erasure import (
+    cases_to_erase,
+    erase_cases,
+    erase_record_events,
+    erase_subjects,
+    subjects_to_erase,
+)
 from app.services.records.lifecycle import BULK_EVENTS
 from app.services.transaction import use_case
 from workflows import RECORD, RecordTrigger
 
-PURGED_TEXT = "[已清除]"
+PURGED_TEXT = ERASED
 _UNITS = {"y": "years", "m": "months", "d": "days"}
 
 _PURGED = RECORD.dest(RecordTrigger.PURGE)
@@ -37,43 +57,63 @@ _PURGE = text(
 
 @dataclass
 class PurgeResult:
-    purged: int = 0
+    purged: int = 0  # records
     batches: int = 0
+    cases_erased: int = 0
+    subjects_erased: int = 0
+    files_deleted: int = 0
     sign_up_requests: int = 0  # filled in by the purge job (signup.purge_sign_up_requests)
 
 
 @use_case
 def purge_expired_personal_data(batch_size: int = 1000) -> PurgeResult:
-    """Purge every record whose retention after leaving publicity has ended."""
+    """Purge every record, case and subject whose retention has ended (commits per batch)."""
     body = get_policy_in_force().body
     n, unit = parse_period(body.get("retention_after_retirement", "5y"))
-    today = clock.today()
-    # Records that left publicity before this instant are past retention today.
-    cutoff = clock.start_of_day(today - relativedelta(**{_UNITS[unit]: n}))
-    left_at = func.coalesce(CreditRecord.retired_at, CreditRecord.updated_at)
+    # What ended before this instant is past retention today.
+    cutoff = clock.start_of_day(clock.today() - relativedelta(**{_UNITS[unit]: n}))
     result = PurgeResult()
-    while True:
-        ids = list(
-            db.session.scalars(
-                select(CreditRecord.id)
-                .where(CreditRecord.state.in_(RECORD.sources(RecordTrigger.PURGE)), left_at < cutoff)
-                .order_by(CreditRecord.id)
-                .limit(batch_size)
-                .with_for_update(skip_locked=True)
-            )
-        )
-        if not ids:
-            db.session.rollback()
-            return result
-        now = clock.now()
-        params = {"ids": ids, "now": now, "reason": "retention period ended", "cleared": PURGED_TEXT}
-        db.session.execute(BULK_EVENTS, {**params, "trigger": str(RecordTrigger.PURGE), "to_state": _PURGED})
-        db.session.execute(_PURGE, params)
-        db.session.commit()
-        db.session.expire_all()
-        result.purged += len(ids)
-        result.batches += 1
-        if len(ids) < batch_size:
-            return result
+    for pick, erase in ((_records_to_purge, _purge_records), (cases_to_erase, _erase_cases),
+                        (subjects_to_erase, _erase_subjects)):
+        after = 0
+        while True:
+            ids = pick(cutoff, after, batch_size)
+            if not ids:
+                db.session.rollback()
+                break
+            erase(ids, clock.now(), result)
+            db.session.commit()
+            db.session.expire_all()
+            result.batches += 1
+            after = ids[-1]
+            if len(ids) < batch_size:
+                break
+    return result
 
 
+def _records_to_purge(cutoff, after_id: int, limit: int) -> list[int]:
+    left_at = func.coalesce(CreditRecord.retired_at, CreditRecord.updated_at)
+    return list(db.session.scalars(
+        select(CreditRecord.id)
+        .where(CreditRecord.id > after_id, CreditRecord.state.in_(RECORD.sources(RecordTrigger.PURGE)),
+               left_at < cutoff)
+        .order_by(CreditRecord.id).limit(limit).with_for_update(skip_locked=True)
+    ))
+
+
+def _purge_records(ids: list[int], now, result: PurgeResult) -> None:
+    params = {"ids": ids, "now": now, "reason": "retention period ended", "cleared": PURGED_TEXT}
+    db.session.execute(BULK_EVENTS, {**params, "trigger": str(RecordTrigger.PURGE), "to_state": _PURGED})
+    db.session.execute(_PURGE, params)
+    erase_record_events(ids, now)
+    result.purged += len(ids)
+
+
+def _erase_cases(ids: list[int], now, result: PurgeResult) -> None:
+    result.files_deleted += erase_cases(ids, now)
+    result.cases_erased += len(ids)
+
+
+def _erase_subjects(ids: list[int], now, result: PurgeResult) -> None:
+    result.files_deleted += erase_subjects(ids, now)
+    result.subjects_erased += len(ids)

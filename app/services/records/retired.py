@@ -3,8 +3,6 @@ digest's link), the same list as CSV (a download, and the digest e-mail's attach
 it is sent), and the records retired since an instant (the API's ``retired_since``)."""
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from app import clock
+from app import clock, csv_export
 from app.errors import NotFound
 from app.extensions import db
 from app.models import CreditRecord, ExpiryRun, Notification
@@ -53,13 +51,13 @@ def get_retired_page(department_id: int, run_id: int, after: int = 0, limit: int
 
 
 def iter_retired_csv(department_id: int, run_id: int) -> Iterator[str]:
-    """The department's records the run retired, as CSV text (a BOM first, for spreadsheets),
-    read in keyset chunks so that memory does not grow with the list. No personal data: the
-    decision number is the department's own reference."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    yield "\ufeff" + out.getvalue()
+    """The department's records the run retired, as CSV text (``app.csv_export``: a BOM first,
+    for spreadsheets), read in keyset chunks so that memory does not grow with the list. No
+    personal data: the decision number is the department's own reference."""
+    return csv_export.stream(CSV_COLUMNS, _retired_rows(department_id, run_id), chunk=CSV_CHUNK)
+
+
+def _retired_rows(department_id: int, run_id: int) -> Iterator[tuple]:
     after = 0
     while True:
         rows = db.session.execute(
@@ -70,10 +68,7 @@ def iter_retired_csv(department_id: int, run_id: int) -> Iterator[str]:
         ).all()
         if not rows:
             return
-        out.seek(0)
-        out.truncate()
-        writer.writerows((*row[:6], clock.local(row[6]).isoformat(timespec="seconds")) for row in rows)
-        yield out.getvalue()
+        yield from ((*row[:6], clock.local(row[6]).isoformat(timespec="seconds")) for row in rows)
         after = rows[-1][0]
 
 

@@ -29,6 +29,7 @@ from app.extensions import db
 from app.identifiers import Identifier
 from app.models import SignUpRequest, User
 from app.models.enums import BindingCapacity, Role, SubjectKind, SubjectNameSource
+from app.services.accounts.passwords import require_acceptable_password
 from app.services.accounts.signin import hash_password
 from app.services.accounts.subjects import find_or_create_subject, find_subject
 from app.services.binding.verification import new_binding
@@ -106,6 +107,8 @@ def request_sign_up(details: SignUpDetails, link_for: Callable[[str], str], sign
     if not sign_up_available():
         raise Forbidden(_l("Sign-up is not available here."))
     email = details.email.strip().lower()
+    # The form's own content only (no account's): a refusal tells nothing about who is known.
+    require_acceptable_password(details.password, names=[email, details.display_name, details.subject_name])
     locale = "en" if (details.locale or "").startswith("en") else "zh_CN"
     password_hash = hash_password(details.password)  # on both paths: the same time either way
     now = clock.now()

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from app.errors import DomainError
+from app.errors import DomainError, InvalidInput
 from app.forms.admin import ApiKeyForm, DepartmentForm, WebhookForm
 from app.models.enums import Role
 from app.services import accounts
@@ -86,7 +86,11 @@ def add_webhook(department_id: int):
 @roles(Role.ADMIN)
 def set_webhook_active(department_id: int, webhook_id: int):
     require_valid_post()
-    accounts.set_webhook_active(current_user, department_id, webhook_id, request.form.get("active") == "1")
+    try:
+        accounts.set_webhook_active(current_user, department_id, webhook_id, request.form.get("active") == "1")
+    except InvalidInput as refused:  # over the cap, or an address today's rule refuses: say why, on the page
+        flash(str(refused), "error")
+        return _page(accounts.get_department(department_id), status=refused.status)
     flash(_("Subscription updated."), "success")
     return redirect(url_for("admin.department", department_id=department_id))
 

@@ -9,9 +9,10 @@ from flask_wtf import FlaskForm
 from app.errors import DomainError, InvalidInput
 from app.forms.admin import RoleForm, UserForm
 from app.models.enums import Role
-from app.services import accounts
+from app.services import accounts, recovery
 from app.web.access import roles
 from app.web.admin import bp, require_valid_post
+from app.web.link_tokens import password_link_prefix
 
 
 @bp.route("/users", methods=["GET", "POST"])
@@ -38,7 +39,8 @@ def users():
     role = request.args.get("role") or None
     found = accounts.search_users(text, role if role in {r.value for r in Role} else None)
     return render_template("admin/users.html", form=form, users=found, q=text, role=role,
-                           role_form=RoleForm(), action_form=FlaskForm()), status
+                           role_form=RoleForm(), action_form=FlaskForm(),
+                           live_sessions=accounts.count_live_sessions([u.id for u in found])), status
 
 
 @bp.route("/users/<id:user_id>/active", methods=["POST"])
@@ -63,13 +65,27 @@ def change_role(user_id: int):
     return redirect(url_for("admin.users"))
 
 
+@bp.route("/users/<id:user_id>/sessions/end", methods=["POST"])
+@roles(Role.ADMIN)
+def end_sessions(user_id: int):
+    """Sign the user out everywhere (audited)."""
+    require_valid_post()
+    count = accounts.admin_end_sessions(current_user, user_id)
+    flash(_("%(count)d sessions of the account have ended.", count=count), "success")
+    return redirect(url_for("admin.users"))
+
+
 @bp.route("/users/<id:user_id>/password-reset", methods=["POST"])
 @roles(Role.ADMIN)
 def issue_password_reset(user_id: int):
-    """Issue a single-use link; it is shown on this page once and never again."""
+    """Issue a single-use link: by mail to the account's address (its token minted as the mail
+    goes out, never shown here), or, for an account without one, shown on this page once."""
     require_valid_post()
-    issued = accounts.issue_reset(current_user, user_id)
-    link = url_for("auth.reset_password", token=issued.token, _external=True)
+    issued = recovery.issue_reset(current_user, user_id, password_link_prefix())
+    if issued.by_mail:
+        flash(_("A password link is on its way to the account's e-mail address."), "success")
+        return redirect(url_for("admin.users"))
+    link = password_link_prefix() + issued.token
     response = make_response(render_template("admin/password_link.html", user=issued.user, link=link,
                                              expires_at=issued.expires_at))
     response.headers["Cache-Control"] = "no-store"
