@@ -71,6 +71,10 @@ def install_scrubber() -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # The state machine library narrates every callback at INFO: keep it to warnings.
     logging.getLogger("transitions").setLevel(logging.WARNING)
+    # APScheduler's executor says "running" and "executed" at INFO for every run, twice per poll
+    # every five seconds; the job runner logs what a run did (app.jobs), so keep the executor's
+    # to warnings (a missed or failed run is still logged).
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     current = logging.getLogRecordFactory()
     if not getattr(current, "scrubs_identifiers", False):
         logging.setLogRecordFactory(_scrubbing_factory(current))

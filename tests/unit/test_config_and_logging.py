@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from app.logging_setup import ScrubIdentifiers
+from app.logging_setup import ScrubIdentifiers, install_scrubber
 from config import ConfigError, load_config
 
 
@@ -50,3 +50,12 @@ def test_log_lines_never_carry_an_identity_number(caplog):
         caplog.handler.removeFilter(handler_filter)
     assert "11010519491231002" not in caplog.text.upper()
     assert "110105********002X" in caplog.text
+
+
+def test_the_scheduler_executor_does_not_narrate_every_poll():
+    """The import and recompute polls run every five seconds: their "running" and "executed"
+    lines would drown the jobs' own (a failed or missed run is a warning and still shows)."""
+    install_scrubber()
+    executor = logging.getLogger("apscheduler.executors.default")
+    assert not executor.isEnabledFor(logging.INFO)
+    assert executor.isEnabledFor(logging.WARNING)
