@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import CreditRecord, RecordEvent, Subject
-from app.services.records import bulk, imports
+from app.services.records import imports
 from app.services.records.imports import import_records
 from tests.factories import id_number, make_department, make_record, uscc
 
@@ -107,10 +107,9 @@ def test_the_cli_prints_the_report(app, db, tmp_path, frozen):
 
 
 def test_chunks_and_statements_keep_each_row_with_its_subject_and_event(db, tmp_path, frozen, monkeypatch):
-    """Rows stored in several chunks (and on SQLite several multi-row statements per chunk): each
-    record gets its own subject, its dates and one event; a subject met in two chunks is one."""
+    """Rows stored in several chunks, each taking its ids after the last chunk's: each record gets
+    its own subject, its dates and one event; a subject met in two chunks is one."""
     monkeypatch.setattr(imports, "CHUNK", 4)
-    monkeypatch.setattr(bulk, "SQLITE_PARAMETERS_PER_STATEMENT", 60)  # 2 records a statement
     department = make_department()
     codes = [uscc() for _ in range(5)]
     rows = [_row(n, identifier=codes[n % 5], subject_name=f"导入公司{n % 5}",

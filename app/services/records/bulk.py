@@ -1,16 +1,16 @@
-"""Bulk inserts inside the caller's transaction: ``COPY`` on PostgreSQL, multi-row ``INSERT`` on SQLite.
+"""Bulk inserts inside the caller's transaction: ``COPY`` on PostgreSQL, ``executemany`` on SQLite.
 
 A step (no commit). The rows are tuples in the order of the columns named; Python-side column
 defaults do not apply, so the caller gives every column without a server default.
 """
 from __future__ import annotations
 
+import psycopg
 from psycopg.types.json import Json
-from sqlalchemy import JSON, insert, text
+from sqlalchemy import JSON, func, insert, select, text
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-
-SQLITE_PARAMETERS_PER_STATEMENT = 32_000  # SQLite allows 32,766 bound parameters per statement
 
 _RESERVE_IDS = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
 
@@ -22,7 +22,7 @@ def store(model, columns: tuple[str, ...], rows: list[tuple], key: str | None = 
         return []
     if db.session.get_bind().dialect.name == "postgresql":
         return _copy(model.__table__, columns, rows, key is not None)
-    return _insert_values(model.__table__, columns, rows, key)
+    return _insert_many(model.__table__, columns, rows, key is not None)
 
 
 def _copy(table, columns: tuple[str, ...], rows: list[tuple], with_ids: bool) -> list[int]:
@@ -35,25 +35,30 @@ def _copy(table, columns: tuple[str, ...], rows: list[tuple], with_ids: bool) ->
     json_at = {i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON)}
     cursor = connection.connection.driver_connection.cursor()
     names = ", ".join(("id", *columns) if with_ids else columns)
-    with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-        for n, row in enumerate(rows):
-            if json_at:
-                row = tuple(Json(v) if i in json_at else v for i, v in enumerate(row))
-            copy.write_row((ids[n], *row) if with_ids else row)
+    statement = f"COPY {table.name} ({names}) FROM STDIN"
+    try:
+        with cursor.copy(statement) as copy:
+            for n, row in enumerate(rows):
+                if json_at:
+                    row = tuple(Json(v) if i in json_at else v for i, v in enumerate(row))
+                copy.write_row((ids[n], *row) if with_ids else row)
+    except psycopg.IntegrityError as error:
+        # The raw cursor's error, as SQLAlchemy's: a caller catches one kind on both databases
+        # (``push.push_records`` looks again after a concurrent push took a number).
+        raise IntegrityError(statement, None, error) from error
     return ids
 
 
-def _insert_values(table, columns: tuple[str, ...], rows: list[tuple], key: str | None) -> list[int]:
-    """SQLite: multi-row ``INSERT ... VALUES`` statements, as many rows each as the parameters allow;
-    the ids come back with the rows' ``key`` (RETURNING promises no order)."""
-    ids: dict = {}
-    per_statement = max(1, SQLITE_PARAMETERS_PER_STATEMENT // len(columns))
-    at = columns.index(key) if key else None
-    for start in range(0, len(rows), per_statement):
-        values = [dict(zip(columns, row, strict=True)) for row in rows[start:start + per_statement]]
-        stmt = insert(table).values(values)
-        if key is None:
-            db.session.execute(stmt)
-        else:
-            ids.update(db.session.execute(stmt.returning(table.c[key], table.c.id)).all())
-    return [ids[row[at]] for row in rows] if key else []
+def _insert_many(table, columns: tuple[str, ...], rows: list[tuple], with_ids: bool) -> list[int]:
+    """SQLite: one ``executemany`` of one compiled ``INSERT`` (sqlite3 loops over the rows in C).
+    With ids, they are taken after the table's largest, as PostgreSQL's path reserves them from
+    its sequence: the transaction holds SQLite's write lock from its start (``BEGIN IMMEDIATE``,
+    see ``app._sqlite_begin``), so no other writer can take them meanwhile."""
+    ids: list[int] = []
+    names = columns
+    if with_ids:
+        first = db.session.scalar(select(func.coalesce(func.max(table.c.id), 0))) + 1
+        ids = list(range(first, first + len(rows)))
+        names, rows = ("id", *columns), [(ids[n], *row) for n, row in enumerate(rows)]
+    db.session.execute(insert(table), [dict(zip(names, row, strict=True)) for row in rows])
+    return ids
