@@ -253,7 +253,11 @@ def test_the_worker_stays_small_whatever_the_file(tmp_path, kind):
                          text=True, cwd=Path(__file__).resolve().parents[2], timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     measured = json.loads(run.stdout.strip().splitlines()[-1])
-    assert measured["seconds"] < 5 and measured["grown_mb"] < 100, measured
+    # The refusals are immediate; the files read to their end are bounded in memory, and in time
+    # only loosely (a loaded CI machine reads two million strings in 4 to 7 s): speed itself is
+    # the benchmarks' to show, this is about a worker that cannot be exhausted.
+    bound = 5 if kind in ("bomb", "liar") else 30
+    assert measured["seconds"] < bound and measured["grown_mb"] < 100, measured
     assert measured["outcome"] == "1 rows" if kind in ("wide", "strings") else measured["outcome"].startswith("refused"), \
         measured
 
