@@ -10,6 +10,7 @@ import json
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from limits import parse_many
 
@@ -93,14 +94,22 @@ class Config:
     SIGNIN_BACKOFF_WINDOW = timedelta(hours=24)
     SIGNIN_DEVICE_DAYS = 180
 
+    # What the daily purge deletes of the housekeeping tables (issue 13, item 7): sessions ended or
+    # expired, sign-in attempts (never fewer than SIGNIN_BACKOFF_WINDOW's), the reports of import
+    # runs finished longer ago than these. Environment: the same names, in days.
+    SESSION_RECORD_RETENTION = timedelta(days=30)
+    SIGN_IN_ATTEMPT_RETENTION = timedelta(days=30)
+    IMPORT_RUN_RETENTION = timedelta(days=90)
+
     # Passwords (issue 13, app/passwords.py): at least PASSWORD_MIN_LENGTH characters, not on the
     # common-password list, without the account's names. A link asked for on the sign-in page
     # ("Forgot password?") works once, for PASSWORD_RECOVERY_LIFETIME from its mail (an admin's: a day).
     PASSWORD_MIN_LENGTH = 12
     PASSWORD_RECOVERY_LIFETIME = timedelta(hours=1)
-    # The site's own address (e.g. https://credit.example.gov.cn) for the links in password mails:
-    # set it in production, so that a client's Host header cannot choose where a link points.
-    # Unset: the request's host. Environment: the same name.
+    # The site's own address (e.g. https://credit.example.gov.cn) for the links in mails (sign-up, password):
+    # required in production, so that a client's Host header cannot choose where a link points.
+    # Unset (development, tests): SERVER_NAME if set, else http://127.0.0.1:5000; never the
+    # request's host. Environment: the same name.
     PUBLIC_BASE_URL: str | None = None
 
     # Two factors for staff (issue 13): officers, supervisors, department users and admins confirm
@@ -241,13 +250,17 @@ class TestingConfig(Config):
 class ProductionConfig(Config):
     @classmethod
     def validate(cls) -> None:
-        missing = [name for name in ("DATABASE_URL", "SECRET_KEY") if not os.environ.get(name)]
+        missing = [name for name in ("DATABASE_URL", "SECRET_KEY", "PUBLIC_BASE_URL") if not os.environ.get(name)]
         if missing:
             raise ConfigError(
                 "Production needs these environment variables: " + ", ".join(missing)
             )
         if len(os.environ["SECRET_KEY"]) < 32:
             raise ConfigError("SECRET_KEY must be at least 32 characters long")
+        # The mails' links are built on it (app/web/link_tokens.py), never on a client's Host header.
+        base = urlsplit(os.environ["PUBLIC_BASE_URL"])
+        if base.scheme != "https" or not base.hostname or base.username or base.query or base.fragment:
+            raise ConfigError("PUBLIC_BASE_URL must be the site's https address, e.g. https://credit.example.gov.cn")
 
 
 def load_config(name: str | None = None) -> dict:
@@ -316,6 +329,15 @@ def _load_throttles(settings: dict) -> None:
                 settings[key] = timedelta(minutes=int(os.environ[key]))
             except ValueError:
                 raise ConfigError(f"{key} is a whole number of minutes") from None
+    for key in ("SESSION_RECORD_RETENTION", "SIGN_IN_ATTEMPT_RETENTION", "IMPORT_RUN_RETENTION"):
+        if os.environ.get(key):
+            try:
+                days = int(os.environ[key])
+            except ValueError:
+                days = 0
+            if days < 1:
+                raise ConfigError(f"{key} is a whole number of days, at least 1")
+            settings[key] = timedelta(days=days)
     for key in ("SIGNIN_BACKOFF_FREE_FAILURES", "SIGNIN_BACKOFF_BASE_SECONDS", "SIGNIN_BACKOFF_CAP_SECONDS"):
         if os.environ.get(key):
             try:

@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export FLASK_APP=wsgi
+export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:${PORT:-5000}}"  # the mails' links
 .venv/bin/flask db upgrade
 .venv/bin/flask seed-demo --if-empty
 .venv/bin/flask scheduler run &

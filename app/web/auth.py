@@ -12,6 +12,7 @@ from app.services import accounts, signup
 from app.services.admin import DEMO_ACCOUNTS
 from app.web.access import public, signed_in
 from app.web.home import home_endpoint, safe_next
+from app.web.link_tokens import public_url
 from app.web.sessions import (
     current_session_id,
     device_for,
@@ -93,8 +94,8 @@ def sign_up():
                 subject_name=form.subject_name.data,
                 locale=str(get_locale()),
             ),
-            link_for=lambda token: url_for("auth.finish_sign_up", token=token, _external=True),
-            sign_in_link=url_for("auth.sign_in", _external=True),
+            link_for=lambda token: public_url("auth.finish_sign_up", token=token),
+            sign_in_link=public_url("auth.sign_in"),
         )
         # The one answer, whatever the address, the identifier or the name: no oracle (issue 12).
         demo_mail = mail if current_app.config.get("DEMO_MODE") and not mail.by_mail else None

@@ -1,5 +1,5 @@
-"""Password and sign-up links: the address a mail's link starts with, and their tokens kept out
-of the logs (issue 13).
+"""Password and sign-up links: the address a mail's link starts with (``public_url``), and
+their tokens kept out of the logs (issue 13).
 
 A link's token is in its address (``/auth/password/<token>``, ``/auth/sign-up/<token>``), and
 request logs write addresses: the development server's (``werkzeug``), gunicorn's access and
@@ -26,14 +26,33 @@ _TOKEN_IN_PATH = re.compile(
 LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error", "app", "flask.app")
 
 
+DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"  # scripts/run.sh's address
+
+
+def public_base_url() -> str:
+    """The site's own address, that every mailed link starts with (no trailing slash).
+
+    ``PUBLIC_BASE_URL`` (required in production, config.py); unset, ``SERVER_NAME`` (the tests'),
+    else the development address. Never the request's Host header: a client could otherwise
+    choose where a mailed token goes (host header poisoning).
+    """
+    config = current_app.config
+    if config.get("PUBLIC_BASE_URL"):
+        return config["PUBLIC_BASE_URL"].rstrip("/")
+    if config.get("SERVER_NAME"):
+        return f"{config['PREFERRED_URL_SCHEME']}://{config['SERVER_NAME']}"
+    return DEVELOPMENT_BASE_URL
+
+
+def public_url(endpoint: str, **values) -> str:
+    """The absolute address of ``endpoint`` on the site's own address, for a mail."""
+    return public_base_url() + url_for(endpoint, **values)
+
+
 def password_link_prefix() -> str:
     """The address of a password link's page without its token (the dispatcher appends the
-    token it mints): from ``PUBLIC_BASE_URL`` when set, so that a client's Host header cannot
-    choose where a mailed token goes; else this request's host."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if base:
-        return base.rstrip("/") + url_for("password.open_link", token="-").removesuffix("-")
-    return url_for("password.open_link", token="-", _external=True).removesuffix("-")
+    token it mints)."""
+    return public_url("password.open_link", token="-").removesuffix("-")
 
 
 def redact(text: str) -> str:

@@ -52,6 +52,7 @@ def test_an_issuer_needs_its_client(monkeypatch):
 def test_production_wants_https(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://db/casedesk")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://credit.example.gov.cn")
     monkeypatch.setenv("OIDC_ISSUER", "http://id.example.gov.cn")
     monkeypatch.setenv("OIDC_CLIENT_ID", "casedesk")
     monkeypatch.setenv("OIDC_CLIENT_SECRET", "s3cret")

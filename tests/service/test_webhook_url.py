@@ -144,6 +144,7 @@ def test_http_is_refused_where_https_is_required(context, monkeypatch):
 def test_production_requires_https_and_cannot_be_told_otherwise(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://db.internal/casedesk")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://credit.example.gov.cn")
     settings = load_config("production")
     assert settings["WEBHOOK_REQUIRE_HTTPS"] is True
     assert settings["WEBHOOK_ALLOWED_NETWORKS"] == () and settings["WEBHOOK_MAX_PER_DEPARTMENT"] == 20

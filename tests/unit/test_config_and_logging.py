@@ -19,6 +19,7 @@ def test_production_refuses_to_start_without_database_and_secret(monkeypatch):
 def test_production_refuses_a_short_secret(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://db/casedesk")
     monkeypatch.setenv("SECRET_KEY", "too-short")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://credit.example.gov.cn")
     with pytest.raises(ConfigError, match="32"):
         load_config("production")
 
@@ -26,6 +27,7 @@ def test_production_refuses_a_short_secret(monkeypatch):
 def test_production_settings(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres://u@db/casedesk")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://credit.example.gov.cn")
     settings = load_config("production")
     assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db/casedesk"
     assert settings["SESSION_COOKIE_SECURE"] and settings["REMEMBER_COOKIE_SECURE"]

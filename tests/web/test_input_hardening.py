@@ -244,6 +244,7 @@ def environment(monkeypatch, tmp_path):
     """An app built from an environment's own settings, on a throw-away SQLite file."""
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'env.sqlite3'}")
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://casedesk.example")  # production requires it
     monkeypatch.setenv("UPLOAD_DIR", str(tmp_path / "uploads"))
     return create_app
 

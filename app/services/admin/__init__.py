@@ -1,7 +1,7 @@
 """Administration: platform overview, jobs and their locks, the audit log, recompute, demo data.
 
 Use cases (each commits, or raises and is rolled back): ``retry_outbox_notices``,
-``run_job_now``, ``recompute``, ``request_recompute``, ``seed_demo``;
+``run_job_now``, ``recompute``, ``request_recompute``, ``seed_demo``, ``purge_job`` (the daily purge);
 ``run_recompute`` (the scheduler's) commits per chunk, ``run_queued_import`` (the scheduler's too)
 its progress and then its outcome; the job runner ``run_job`` and its lock ``job_lock`` commit at
 their own checkpoints (the lease, the heartbeat). The rest are queries.
@@ -16,7 +16,17 @@ from app.services.admin.audit_log import (
 )
 from app.services.admin.demo import DEMO_ACCOUNTS, AlreadySeeded, has_data, seed_demo
 from app.services.admin.import_runs import IMPORT_JOB, IMPORT_POLL_EVERY, run_queued_import
-from app.services.admin.jobs import JOBS, JobHealth, RunOutcome, expire_job, job_health, job_lock, run_job, sla_job
+from app.services.admin.jobs import (
+    JOBS,
+    JobHealth,
+    RunOutcome,
+    expire_job,
+    job_health,
+    job_lock,
+    purge_job,
+    run_job,
+    sla_job,
+)
 from app.services.admin.overview import (
     JobRunReport,
     OutboxFilter,
@@ -42,5 +52,5 @@ __all__ = [
     "IMPORT_JOB", "IMPORT_POLL_EVERY", "JobRunReport", "OutboxFilter", "OutboxRow", "Overview", "RECOMPUTE_JOB", "RECOMPUTE_POLL_EVERY", "RecomputeResult", "RunOutcome", "expire_job",
     "export_audit_csv", "has_data", "job_health", "job_lock", "latest_recompute", "list_outbox", "parse_object", "platform_overview",
     "recompute", "request_recompute", "retry_outbox_notices", "run_job", "run_job_now", "run_queued_import", "run_recompute",
-    "search_audit", "seed_demo", "sla_job",
+    "purge_job", "search_audit", "seed_demo", "sla_job",
 ]

@@ -24,11 +24,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app import clock
 from app.extensions import db
 from app.models import JobRun
+from app.services.accounts.housekeeping import delete_old_challenges, delete_old_sessions, delete_old_sign_in_attempts
 from app.services.binding import remind_identity_checks
 from app.services.cases import close_cases_on_retired_records, fire_breach_triggers
 from app.services.notices import dispatch_pending
 from app.services.records import ExpiryResult, PurgeResult, purge_expired_personal_data, retire_expired_records
 from app.services.records.expiry import BATCH_SIZE
+from app.services.records.retention import clear_old_import_reports
 from app.services.signup import purge_sign_up_requests
 from app.services.sla import SweepResult, sweep_sla
 from app.services.transaction import use_case
@@ -57,10 +59,17 @@ def sla_job() -> SweepResult:
     return result
 
 
+@use_case
 def purge_job() -> PurgeResult:
-    """Records past their retention, and sign-up requests long used or lapsed."""
+    """Records past their retention, sign-up requests long used or lapsed, then the housekeeping
+    tables (sessions, sign-in attempts, second-factor sign-ins, import reports): one commit."""
     result = purge_expired_personal_data()
     result.sign_up_requests = purge_sign_up_requests()
+    result.sessions = delete_old_sessions()
+    result.two_factor_challenges = delete_old_challenges()
+    result.sign_in_attempts = delete_old_sign_in_attempts()
+    result.import_reports = clear_old_import_reports()
+    db.session.commit()
     return result
 
 

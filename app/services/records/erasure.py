@@ -18,7 +18,8 @@ older than the retention period (a subject created last week is not "nothing kep
 name becomes ``[已清除]``, its identifier ``[已清除]<id>``, its birth date goes; its name
 mismatches are deleted; its bindings' claimed names, reasons, documents and event data are
 erased; the accounts that named it are anonymised and deactivated (user name ``[已清除]<id>``,
-no e-mail, no display name, no password, no identity-provider link, their sessions ended) with
+no e-mail, no display name, no password, no identity-provider link, their sessions ended, their
+second factor deleted) with
 their admin-audit snapshots, their inbox and their sign-in attempts; and the notices about its
 bindings are deleted.
 
@@ -58,6 +59,7 @@ from app.models import (
 )
 from app.models.personal import ERASED
 from app.services import uploads
+from app.services.accounts.housekeeping import delete_two_factor
 from app.services.accounts.sessions import end_all_sessions
 from workflows import BINDING, RECORD, RecordTrigger
 
@@ -176,6 +178,7 @@ def _anonymise_accounts(user_ids: list[int], addresses: list[str], now: datetime
                 password_hash="!", is_active=False, oidc_issuer=None, oidc_subject=None)
         .execution_options(synchronize_session=False)
     )
+    delete_two_factor(user_ids)  # the secret, the recovery codes, pending sign-ins
     _erase_personal_data(select(AdminAudit.personal_data_id).where(
         AdminAudit.object_type == "user", AdminAudit.object_id.in_(user_ids)), now)
     db.session.execute(delete(Notification).where(or_(Notification.recipient_user_id.in_(user_ids),

@@ -21,11 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import bindparam, func, select, text
+from flask import current_app
+from sqlalchemy import String, bindparam, cast, func, null, or_, select, text, update
 
 from app import clock
 from app.extensions import db
-from app.models import CreditRecord
+from app.models import CreditRecord, ImportRun
 from app.models.base import UTCDateTime
 from app.models.personal import ERASED
 from app.services.calendar import parse_period
@@ -62,7 +63,12 @@ class PurgeResult:
     cases_erased: int = 0
     subjects_erased: int = 0
     files_deleted: int = 0
-    sign_up_requests: int = 0  # filled in by the purge job (signup.purge_sign_up_requests)
+    # Filled in by the purge job: its housekeeping steps (signup, accounts, ``clear_old_import_reports``).
+    sign_up_requests: int = 0
+    sessions: int = 0  # ended or expired over SESSION_RECORD_RETENTION ago, deleted
+    two_factor_challenges: int = 0  # pending second-factor sign-ins expired as long ago, deleted
+    sign_in_attempts: int = 0  # older than SIGN_IN_ATTEMPT_RETENTION, deleted
+    import_reports: int = 0  # import runs finished over IMPORT_RUN_RETENTION ago whose report was cleared
 
 
 @use_case
@@ -117,3 +123,17 @@ def _erase_cases(ids: list[int], now, result: PurgeResult) -> None:
 def _erase_subjects(ids: list[int], now, result: PurgeResult) -> None:
     result.files_deleted += erase_subjects(ids, now)
     result.subjects_erased += len(ids)
+
+
+def clear_old_import_reports() -> int:
+    """A step: clear the report (``errors``: rows, columns, the values quoted in the messages)
+    and the failure text of the import runs finished more than ``IMPORT_RUN_RETENTION`` ago;
+    how many. The run itself stays (who, when, how many rows), for the department's history."""
+    cutoff = clock.now() - current_app.config["IMPORT_RUN_RETENTION"]
+    # An empty report may be stored as JSON ``null`` rather than SQL NULL: that is no report either.
+    has_report = func.coalesce(cast(ImportRun.errors, String), "null") != "null"
+    return db.session.execute(
+        update(ImportRun)
+        .where(ImportRun.finished_at < cutoff, or_(has_report, ImportRun.error.isnot(None)))
+        .values(errors=null(), error=None).execution_options(synchronize_session=False)
+    ).rowcount
