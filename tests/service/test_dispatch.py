@@ -224,3 +224,25 @@ def test_outbox_retry_cli(app, db):
     assert result.exit_code == 0 and "requeued 1" in result.output
     missing = app.test_cli_runner().invoke(args=["outbox", "retry", "987654"])
     assert missing.exit_code == 1
+
+
+def test_a_message_sent_again_after_a_lapsed_claim_carries_the_same_message_id(app, db, smtp):
+    """The one window for a repeat is a dispatcher that dies after the SMTP server accepted and
+    before the outcome was stored: the second copy must be recognisable as the first."""
+    user = make_user(Role.OFFICER, email="officer@platform.example.cn")
+    enqueue("twice:1", "case_submitted", {"case": "YY-2026-000007"}, user_id=user.id)
+    enqueue("other:1", "case_submitted", {"case": "YY-2026-000008"}, user_id=user.id)
+    db.session.commit()
+    dispatch_pending()
+    email = db.session.scalars(select(Notification).where(Notification.key == "twice:1:email")).one()
+    # As if the outcome was never stored: the claim stands, and lapses.
+    email.status, email.sent_at = NotificationStatus.SENDING, None
+    email.next_attempt_at = clock.now() + timedelta(seconds=app.config["NOTIFY_CLAIM_SECONDS"])
+    db.session.commit()
+    with clock.frozen_clock(clock.local(email.next_attempt_at + timedelta(seconds=1)).replace(tzinfo=None)):
+        dispatch_pending()
+    ids = [message["Message-ID"] for _, message in smtp.messages]
+    assert len(ids) == 3 and ids[0] != ids[1]  # two notices, two ids
+    first = next(i for (_, m), i in zip(smtp.messages, ids, strict=True) if "YY-2026-000007" in _subject(m))
+    assert ids[2] == first  # the repeat: the same id
+    assert first.endswith("@localhost>")  # the sender's domain (MAIL_FROM)

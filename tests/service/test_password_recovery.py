@@ -107,6 +107,9 @@ def test_a_retried_delivery_mints_a_new_token_and_the_older_stops_working(db, fr
     assert lossy_smtp.refused == 1
     first, second = _tokens(lossy_smtp)
     assert first != second
+    # A new link is a new message: a mail system that dropped repeats by Message-ID would
+    # otherwise keep the first copy, whose link no longer works.
+    assert len({message["Message-ID"] for _, message in lossy_smtp.messages}) == 2
     with pytest.raises(NotFound):
         accounts.find_reset(first)
     accounts.complete_reset(second, NEW)

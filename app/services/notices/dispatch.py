@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
@@ -182,25 +181,35 @@ def _recipient(notice: Notification) -> tuple[str | None, str]:
     return (department.contact_email if department and department.is_active else None), "zh_CN"
 
 
+def _message_id(group: list[Notification], made_fields: list[dict], mail_from: str) -> str:
+    """One id per notice set and what was made for it at sending: a message resent after a
+    dispatcher died carries the same id, so mail systems can drop the repeat (``make_msgid``
+    would add the time, the pid and randomness). A field minted at sending (a new password
+    link) makes it a new message, which must not be dropped."""
+    made = json.dumps(made_fields, sort_keys=True, default=str) if any(made_fields) else ""
+    digest = hashlib.sha256(("|".join(n.key for n in group) + made).encode()).hexdigest()[:32]
+    domain = mail_from.rpartition("@")[2].strip(" >") or "casedesk"
+    return f"<{digest}@{domain}>"
+
+
 def _send_email(group: list[Notification]) -> None:
     config = current_app.config
     address, locale = _recipient(group[0])
     if not address:
         raise DeliveryFailed("the recipient has no e-mail address (or is deactivated)")
-    payloads = []
+    payloads, made_fields = [], []
     for notice in group:
         made = SEND_TIME_FIELDS[notice.template](notice) if notice.template in SEND_TIME_FIELDS else {}
         if made is None:
             return  # nothing left to say: done without a message
         payloads.append({**notice.payload, **made})
+        made_fields.append(made)
     text = render(group[0].template, payloads, locale)
     message = EmailMessage()
     message["Subject"] = text.subject
     message["From"] = config["MAIL_FROM"]
     message["To"] = address
-    # One id per notice set: a resent message carries the same id, so mail systems can drop it.
-    digest = hashlib.sha256("|".join(n.key for n in group).encode()).hexdigest()[:32]
-    message["Message-ID"] = make_msgid(idstring=digest, domain="casedesk")
+    message["Message-ID"] = _message_id(group, made_fields, config["MAIL_FROM"])
     message["X-Casedesk-Keys"] = ",".join(n.key for n in group)[:900]
     message.set_content(text.body)
     for notice in group:  # files made now from what the notice names (e.g. a run's retired records)
