@@ -144,6 +144,19 @@ def _as_of(at):
     return clock.frozen_clock(at) if at is not None else nullcontext()
 
 
+def _refuse_future_writes(at, allow_future: bool) -> None:
+    """A sweep as of a later instant commits real changes (records retired, deadlines marked
+    breached, notices sent) before their time: only on purpose. ``--dry-run`` rehearses."""
+    if at is not None and at > clock.now() and not allow_future:
+        raise click.UsageError(
+            f"{at.isoformat()} is later than now: a sweep as of it would commit real changes ahead of their time. "
+            "Use --dry-run to rehearse, or --allow-future on a copy of the database.")
+
+
+_ALLOW_FUTURE = click.option("--allow-future", is_flag=True,
+                             help="Let --now be later than the real time and commit (a rehearsal database).")
+
+
 def register_job_cli(app: Flask) -> None:
     @app.cli.group("sweep")
     def sweep_group() -> None:
@@ -153,9 +166,13 @@ def register_job_cli(app: Flask) -> None:
     @click.option("--now", "at", help="Run as of this instant (ISO-8601), e.g. to catch up or rehearse.")
     @click.option("--dry-run", is_flag=True, help="List what would retire and change nothing.")
     @click.option("--batch-size", type=click.IntRange(1, 100_000), default=10_000, show_default=True)
-    def expire_command(at: str | None, dry_run: bool, batch_size: int) -> None:
+    @_ALLOW_FUTURE
+    def expire_command(at: str | None, dry_run: bool, batch_size: int, allow_future: bool) -> None:
         """Retire every record whose publicity has ended; the last line says how many."""
-        with _as_of(_instant(at)):
+        instant = _instant(at)
+        if not dry_run:
+            _refuse_future_writes(instant, allow_future)
+        with _as_of(instant):
             if dry_run:
                 due = list_due_records()
                 for record in due:
@@ -170,9 +187,12 @@ def register_job_cli(app: Flask) -> None:
 
     @sweep_group.command("sla")
     @click.option("--now", "at", help="Run as of this instant (ISO-8601).")
-    def sla_command(at: str | None) -> None:
+    @_ALLOW_FUTURE
+    def sla_command(at: str | None, allow_future: bool) -> None:
         """Mark deadlines due soon and breached, escalate, lapse; write the notices."""
-        with _as_of(_instant(at)):
+        instant = _instant(at)
+        _refuse_future_writes(instant, allow_future)
+        with _as_of(instant):
             result = sla_job()
         click.echo(f"due soon {result.due_soon}, breached {result.breached}, "
                    f"escalations {result.escalations}, automatic transitions {result.auto_transitions}")

@@ -133,11 +133,23 @@ def test_dry_run_cli_lists_and_changes_nothing(app, db, records):
 
 
 def test_cli_retires_and_ends_with_the_count(app, db, records):
-    result = app.test_cli_runner().invoke(args=["sweep", "expire", "--now", "2027-06-01T03:00"])
+    result = app.test_cli_runner().invoke(args=["sweep", "expire", "--now", "2027-06-01T03:00", "--allow-future"])
     assert result.exit_code == 0, result.output
     assert result.output.strip().splitlines()[-1] == f"retired {len(_retired(db))}"
     bad = app.test_cli_runner().invoke(args=["sweep", "expire", "--now", "next tuesday"])
     assert bad.exit_code == 2 and "ISO-8601" in bad.output
+
+
+def test_a_sweep_as_of_a_later_instant_commits_only_when_asked(app, db, records):
+    """``--now`` in the future was a rehearsal that retired real records (issue 17): it is
+    refused unless ``--dry-run`` (above) or ``--allow-future``; a past instant (catch-up) runs."""
+    runner = app.test_cli_runner()
+    for command in (["sweep", "expire"], ["sweep", "sla"]):
+        refused = runner.invoke(args=[*command, "--now", "2027-06-01T03:00"])
+        assert refused.exit_code == 2 and "--dry-run" in refused.output, refused.output
+    assert not _retired(db)
+    past = runner.invoke(args=["sweep", "expire", "--now", "2026-01-01T03:00"])
+    assert past.exit_code == 0 and past.output.strip().splitlines()[-1] == "retired 0", past.output
 
 
 def test_cases_are_untouched_by_the_sweep_when_nothing_is_due(db, records):

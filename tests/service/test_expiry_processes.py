@@ -52,7 +52,7 @@ def _env(app) -> dict:
 
 def _sweep(app, batch_size: int) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "sweep", "expire", "--now", AS_OF,
+        [sys.executable, "-m", "flask", "--app", "wsgi", "sweep", "expire", "--now", AS_OF, "--allow-future",
          "--batch-size", str(batch_size)],
         cwd=ROOT, env=_env(app), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
