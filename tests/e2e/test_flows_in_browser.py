@@ -49,8 +49,10 @@ def live_server(committed_app):
     server = make_server("127.0.0.1", 0, committed_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    committed_app.config["PUBLIC_BASE_URL"] = url  # the site's address, as mailed and shown links use it
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield url
     finally:
         server.shutdown()
         server.server_close()
