@@ -13,7 +13,13 @@ from app.errors import DomainError, NotFound
 from app.jobs import run_scheduler
 from app.models.enums import Role
 from app.services import calendar
-from app.services.accounts import create_key, find_department_by_code, get_user_by_username, revoke_key
+from app.services.accounts import (
+    create_key,
+    find_department_by_code,
+    get_user_by_username,
+    reset_two_factor,
+    revoke_key,
+)
 from app.services.admin import (
     DEMO_ACCOUNTS,
     expire_job,
@@ -309,6 +315,25 @@ def register_job_cli(app: Flask) -> None:
             more = " (the check stopped at the error limit, IMPORT_MAX_ERRORS)" if report.truncated else ""
             raise click.ClickException(f"nothing imported: {len(report.errors)} error(s) in {report.rows} row(s){more}")
         click.echo(f"imported {report.imported}" + (f", corrected {report.corrected}" if report.corrected else ""))
+
+    @app.cli.group("users")
+    def users_group() -> None:
+        """User accounts."""
+
+    @users_group.command("reset-two-factor")
+    @click.argument("username")
+    @click.option("--reason", required=True, help="Why (5 to 500 characters); kept in the admin audit log.")
+    def reset_two_factor_command(username: str, reason: str) -> None:
+        """Remove an account's authenticator and recovery codes, e.g. for the sole admin who lost
+        both: it enrols again at its next sign-in. Audited as the system; its sessions end."""
+        user = get_user_by_username(username)
+        if user is None:
+            raise click.ClickException(f"no account with the user name {username!r}")
+        try:
+            reset_two_factor(None, user.id, reason)
+        except DomainError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"second factor of {user.username} reset: it enrols again at its next sign-in")
 
     @app.cli.group("apikey")
     def apikey_group() -> None:

@@ -378,3 +378,28 @@ def test_rounds_of_wrong_codes_make_the_next_sign_in_wait_longer(client, db, fro
     client.post("/auth/sign-out", data={"csrf_token": csrf_token(client, "/desk/")})
     frozen.advance(timedelta(seconds=30))
     assert sign_in(client, officer.username).headers["Location"].endswith(CODE_PAGE)  # no wait after a success
+
+
+def test_the_operator_resets_the_sole_admins_second_factor_from_the_command_line(app, client, db, frozen):
+    """The one admin lost both phone and recovery codes: no other admin can reset it, the
+    operator can (``flask users reset-two-factor``), audited as the system, its sessions ended."""
+    admin = make_user(Role.ADMIN)
+    secret, _codes = enrolled(admin)
+    frozen.advance(timedelta(seconds=60))
+    sign_in(client, admin.username)
+    send_code(client, code(secret))
+    assert client.get("/admin/").status_code == 200
+    runner = app.test_cli_runner()
+    unknown = runner.invoke(args=["users", "reset-two-factor", "nobody", "--reason", "lost phone"])
+    assert unknown.exit_code == 1 and "nobody" in unknown.output
+    short = runner.invoke(args=["users", "reset-two-factor", admin.username, "--reason", "x"])
+    assert short.exit_code == 1 and db.session.scalar(select(TwoFactor).where(TwoFactor.user_id == admin.id))
+    done = runner.invoke(args=["users", "reset-two-factor", admin.username, "--reason", "手机与恢复码均遗失"])
+    assert done.exit_code == 0, done.output
+    db.session.expire_all()
+    assert db.session.scalar(select(TwoFactor).where(TwoFactor.user_id == admin.id)) is None
+    assert list(db.session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == admin.id))) == []
+    entry = db.session.scalar(select(AdminAudit).where(AdminAudit.action == "user.two_factor_reset"))
+    assert entry.actor_id is None and entry.object_id == admin.id and entry.after["reason"] == "手机与恢复码均遗失"
+    assert entry.after["sessions_ended"] == 1
+    assert client.get("/admin/").status_code == 302  # its session ended

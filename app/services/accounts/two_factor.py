@@ -366,9 +366,11 @@ def renew_recovery_codes(user_id: int, code: str) -> list[str]:
 # --- the admin's reset -----------------------------------------------------------------------
 
 @use_case
-def reset_two_factor(actor: User, user_id: int, reason: str) -> User:
+def reset_two_factor(actor: User | None, user_id: int, reason: str) -> User:
     """Remove a user's authenticator and recovery codes (a lost phone): it enrols again at its
-    next sign-in. Audited with the reason; the user's sessions and pending sign-ins end."""
+    next sign-in. Audited with the reason; the user's sessions and pending sign-ins end. Without
+    an actor, the operator did it from the command line (``flask users reset-two-factor``: the
+    sole admin who lost both phone and codes), audited as the system."""
     reason = (reason or "").strip()
     if not 5 <= len(reason) <= 500:
         raise InvalidInput(_l("Give the reason for the reset (5 to 500 characters)."))
@@ -386,5 +388,6 @@ def reset_two_factor(actor: User, user_id: int, reason: str) -> User:
     audit_admin_change(actor, "user.two_factor_reset", "user", user_id, before,
                        {"enabled_at": None, "reason": reason, "sessions_ended": ended})
     db.session.commit()
-    log.warning("two-factor: admin %s reset the second factor of user %s", actor.id, user_id)
+    log.warning("two-factor: %s reset the second factor of user %s",
+                f"admin {actor.id}" if actor is not None else "the command line", user_id)
     return status.user
