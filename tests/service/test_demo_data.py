@@ -1,7 +1,7 @@
 """The demo data set is realistic: valid identifiers, records in every phase, minors withheld."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -112,3 +112,32 @@ def test_refuses_to_seed_twice(seeded):
 
 def test_departments_have_contacts(seeded, db):
     assert all(d.contact_email for d in db.session.scalars(select(Department)))
+
+
+# Columns that hold a moment still to come by their nature: a deadline, a lease, a next try.
+_FUTURE_BY_NATURE = {"due_at", "due_soon_at", "expires_at", "locked_until", "next_attempt_at"}
+
+
+@pytest.mark.parametrize("loaded_at", [datetime(2026, 12, 1, 7, 30), datetime(2026, 12, 1, 23, 50)])
+def test_nothing_in_the_demo_is_dated_after_the_moment_it_is_loaded(db, loaded_at):
+    """Loaded early in the morning, the demo once held a case submitted at 10:00 that day, and
+    records published up to nine working days after a decision taken three days ago."""
+    with clock.frozen_clock(loaded_at):
+        seed_demo()
+        now = clock.now().astimezone(UTC).replace(tzinfo=None)
+    later = []
+    for table in db.metadata.sorted_tables:
+        for column in table.columns:
+            kind = str(column.type).upper()
+            if column.name in _FUTURE_BY_NATURE or not ("DATETIME" in kind or "TIMESTAMP" in kind):
+                continue
+            latest = db.session.scalar(select(func.max(column)))
+            if latest is not None and _utc(latest) > now:
+                later.append(f"{table.name}.{column.name} = {latest}")
+    assert later == [], f"dated after {now}: {later}"
+    assert db.session.scalar(select(func.max(CreditRecord.decision_date))) <= loaded_at.date()
+
+
+def _utc(moment: datetime) -> datetime:
+    """Stored moments are UTC: aware ones as such, naive ones (SQLite) by convention."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment

@@ -186,6 +186,7 @@ def _make_records(rng, n, today, policy, departments, subjects) -> list[CreditRe
         decided = today - timedelta(days=rng.randint(3, 3 * 365))
         serial[code] = serial.get(code, 0) + 1
         published_day = get_working_calendar().add_working_days(decided, rng.choice([1, 2, 3, 5, 6, 9]))
+        published_day = min(published_day, today - timedelta(days=1))  # never after the demo is loaded
         record = records.build_record(
             subject,
             by_code[code],
@@ -287,8 +288,9 @@ def _make_cases(accounts, records) -> int:
     made = 0
 
     def at(days_ago: int, hour: int = 10):
-        moment = clock.local(clock.now()) - timedelta(days=days_ago)
-        return clock.frozen_clock(moment.replace(hour=hour, minute=0, second=0, microsecond=0))
+        now = clock.local(clock.now())
+        moment = (now - timedelta(days=days_ago)).replace(hour=hour, minute=0, second=0, microsecond=0)
+        return clock.frozen_clock(min(moment, now - timedelta(minutes=days_ago + 1)))  # loaded at 7:30: not 10:00
 
     def submit(days_ago, user, kind, record, title, uploads=()):
         with at(days_ago):
