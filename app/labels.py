@@ -95,6 +95,15 @@ LABELS = {
         "business_restricted": _l("Business restricted"),
         "employment_restricted": _l("Employment restricted"),
     },
+    "sector": {  # the fields whose records are kept under their own rules (a record's sector)
+        "special_equipment": _l("Special equipment"),
+        "work_safety": _l("Work safety"),
+        "fire": _l("Fire safety"),
+    },
+    "import_action": {  # what an import row does (its action column)
+        "new": _l("New record (leave the column empty)"),
+        "correct": _l("Correction of a record already provided"),
+    },
     "guard": {
         "record_in_publicity": _l("record in publicity"),
         "is_case_department": _l("the case's department"),

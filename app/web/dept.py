@@ -16,6 +16,7 @@ from app.services.cases import list_cases_waiting_for_department
 from app.services.notices import list_inbox
 from app.services.records import (
     NewRecord,
+    allowed_values,
     correct_department_record,
     count_records_by_state,
     enter_record,
@@ -30,6 +31,7 @@ from app.services.records import (
     retired_csv_name,
     revoke_department_record,
     submit_import,
+    template_csv,
 )
 from app.web.access import roles
 
@@ -129,8 +131,17 @@ def import_records_page():
 
 
 def _import_page(form: ImportForm, report, status: int):
-    return render_template("dept/import.html", form=form, report=report,
+    return render_template("dept/import.html", form=form, report=report, allowed=allowed_values(),
                            runs=list_import_runs(current_user.department_id)), status
+
+
+@bp.route("/records/import/template.csv")
+@roles(Role.DEPARTMENT)
+def import_template():
+    """The empty file to fill in, with the headings in the reader's language."""
+    headings = "zh" if str(get_locale()).startswith("zh") else "code"
+    return Response(template_csv(headings), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=records-template.csv"})
 
 
 @bp.route("/imports/<id:run_id>")

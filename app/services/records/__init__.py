@@ -22,7 +22,7 @@ from app.services.records.import_runs import (
     list_import_runs,
     submit_import,
 )
-from app.services.records.imports import ImportReport, import_records
+from app.services.records.imports import ImportReport, allowed_values, import_records, template_csv
 from app.services.records.public_query import PublicAnswer, PublicSubject, query_public_records
 from app.services.records.push import InvalidRecords, PushResult, push_records
 from app.services.records.queries import (
@@ -51,7 +51,7 @@ __all__ = [
     "PushResult", "Submission", "UnreadableFile", "get_import_run", "import_run_errors_csv", "list_import_runs",
     "submit_import",
     "build_record", "count_late_publications", "count_records_by_state", "enter_record", "find_public_records",
-    "find_record_of_department", "find_record_of_subject", "import_records", "list_correction_days", "list_due_records",
+    "find_record_of_department", "find_record_of_subject", "allowed_values", "import_records", "template_csv", "list_correction_days", "list_due_records",
     "list_records_of_department", "list_records_of_subject", "list_records_page", "published_late",
     "purge_expired_personal_data", "push_records", "query_public_records", "retire_expired_records",
     "RetiredPage", "get_retired_page", "iter_retired_csv", "list_retired_since", "retired_csv_name",

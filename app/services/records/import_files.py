@@ -8,6 +8,7 @@ too long or too many cells is reported like any other bad row. Memory holds one 
 """
 from __future__ import annotations
 
+import codecs
 import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,6 +40,9 @@ COLUMNS = {
 REQUIRED = ("identifier", "subject_name", "category", "severity", "decision_number", "decision_date", "facts", "sanction")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 MB = 1024 * 1024
+# A CSV in Excel's "CSV UTF-8" (with or without its BOM), else in GB18030, what Excel and WPS
+# write as plain "CSV" on a Chinese system: the calendar import accepts the same two.
+CSV_ENCODINGS = ("utf-8-sig", "gb18030")
 
 
 class UnreadableFile(ValueError):
@@ -138,8 +142,9 @@ def _csv_rows(path: Path, limits: ImportLimits) -> Iterator[tuple[int, list[str]
     """The header, then each non-empty row. The csv module bounds a cell (131,072 characters)
     and the file's size bounds a line."""
     number = 0  # the last row read: a row that cannot be read is the next
+    encoding = csv_encoding(path)
     try:
-        with path.open(encoding="utf-8-sig", newline="") as f:
+        with path.open(encoding=encoding, newline="") as f:
             reader = csv.reader(f)
             header = next(reader, None)
             if header is None:
@@ -149,11 +154,30 @@ def _csv_rows(path: Path, limits: ImportLimits) -> Iterator[tuple[int, list[str]
             for number, values in enumerate(reader, start=2):
                 if any(v.strip() for v in values):
                     yield number, values
-    except UnicodeDecodeError:
-        raise UnreadableFile(_("The file is not UTF-8 text. Save it as CSV UTF-8 or as XLSX.")) from None
     except csv.Error:
         raise UnreadableFile(_("Row %(row)d cannot be read as CSV: a cell is too long or a quote is not closed.",
                                row=number + 1)) from None
+
+
+def csv_encoding(path: Path) -> str:
+    """The first of CSV_ENCODINGS the whole file decodes in, read in pieces (memory stays flat);
+    a file in neither, or with NUL characters (no text file has them), is refused."""
+    for encoding in CSV_ENCODINGS:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with path.open("rb") as f:
+                while piece := f.read(MB):
+                    if "\x00" in decoder.decode(piece):
+                        raise UnreadableFile(_not_text())
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    raise UnreadableFile(_not_text())
+
+
+def _not_text() -> str:
+    return _("The file is not text in UTF-8 or GB18030. Save it as CSV (UTF-8) or as XLSX.")
 
 
 def _xlsx_rows(path: Path, limits: ImportLimits, budget: int) -> Iterator[tuple[int, list[str]]]:

@@ -28,7 +28,14 @@ from app.services.calendar import get_working_calendar
 from app.services.policy import compute_record_dates, get_policy_in_force
 from app.services.records.bulk import store
 from app.services.records.entry import published_late
-from app.services.records.import_files import REQUIRED, ImportLimits, UnreadableFile, inspect_file, read_rows
+from app.services.records.import_files import (
+    COLUMNS,
+    REQUIRED,
+    ImportLimits,
+    UnreadableFile,
+    inspect_file,
+    read_rows,
+)
 from app.services.records.lifecycle import (
     IMPORT,
     NOTHING_TO_CORRECT,
@@ -72,6 +79,27 @@ def errors_csv(errors) -> str:
     """The report as CSV (``app.csv_export``: with a BOM, for Excel; a message quoting the file's own
     cell, such as an unknown category ``=HYPERLINK(...)``, is not run as a formula): row, column, error."""
     return csv_export.text(["row", "column", "error"], errors)
+
+
+def template_csv(headings: str = "zh") -> str:
+    """An empty file to fill in: the header row, with the Chinese headings a department's staff
+    know (``headings="zh"``) or the code names; every column, optional ones too."""
+    names = [aliases[1] if headings == "zh" else name for name, aliases in COLUMNS.items()]
+    return csv_export.text(names, [])
+
+
+def allowed_values() -> list[tuple[str, list[tuple[str, tuple[str, ...]]]]]:
+    """What the coded columns accept, for the import page: (column, [(code, other spellings)])."""
+    def spellings(aliases: dict[str, str], code: str) -> tuple[str, ...]:
+        return tuple(alias for alias, meant in aliases.items() if meant == code and alias not in ("", code))
+
+    return [
+        ("category", [(c.value, spellings(CATEGORY_ALIASES, c.value)) for c in RecordCategory]),
+        ("severity", [(c.value, spellings(SEVERITY_ALIASES, c.value)) for c in RecordClass]),
+        ("sanction_kinds", [(kind, ()) for kind in sorted(SANCTION_KINDS)]),
+        ("sector", [(sector, ()) for sector in sorted(SECTORS) if sector]),
+        ("action", [(code, spellings(ACTION_ALIASES, code)) for code in (NEW, CORRECT)]),
+    ]
 
 
 def check_row(row: dict[str, str], seen: set[str], existing, today: date,
