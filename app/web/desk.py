@@ -1,10 +1,13 @@
 """The officer desk and the supervisor dashboard."""
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlencode
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
+from werkzeug.datastructures import MultiDict
 
 from app import clock, csv_export
 from app.errors import DomainError, InvalidInput
@@ -61,8 +64,7 @@ def dashboard():
     )
 
 
-def _filter_form(officers) -> QueueFilterForm:
-    form = QueueFilterForm(request.args)
+def _filter_choices(form: QueueFilterForm, officers) -> None:
     states = sorted({s.name for w in CASE_WORKFLOWS.values() for s in w.states if not s.done})
     everyone = [("", _("All"))]
     form.kind.choices = choices(everyone + [(k, label("case_kind", k)) for k in CASE_WORKFLOWS])
@@ -71,19 +73,26 @@ def _filter_form(officers) -> QueueFilterForm:
     form.assignee.choices = choices(everyone + [("me", _("Me")), ("none", _("Nobody yet"))] + [
         (str(u.id), u.display_name) for u in officers
     ])
-    return form
 
 
 @bp.route("/queues")
 @roles(Role.OFFICER, Role.SUPERVISOR)
 def queues():
     """Open cases by deadline, with filters and keyset pages; counts per queue beside them."""
+    return _queue_page(request.args)
+
+
+def _queue_page(args: MultiDict, *, status: int = 200, bulk_errors: tuple[str, ...] = ()):
+    """The queue page for the filters ``args``; a refused bulk action shows it again, its
+    message above the ticked list (``bulk_errors``), with the filters the officer had."""
     officers = list_officers()
-    form = _filter_form(officers)
-    if request.args and not form.validate():
-        return render_template("desk/queues.html", form=form, cases=[], next_cursor=None,
-                               counts=open_queue_counts(current_user.id), overdue=count_open_cases(clock.now()),
-                               bulk=_bulk_form(officers), now=clock.now()), 422
+    form = QueueFilterForm(args)
+    _filter_choices(form, officers)
+    page = dict(form=form, counts=open_queue_counts(current_user.id), overdue=count_open_cases(clock.now()),
+                bulk=_bulk_form(officers), bulk_errors=bulk_errors, back=urlencode(list(args.items(multi=True))), now=clock.now(),
+                soon=due_soon_horizon())
+    if args and not form.validate():
+        return render_template("desk/queues.html", cases=[], next_cursor=None, **page), 422
     try:
         after = QueueCursor.decode(form.after.data) if form.after.data else None
     except ValueError:
@@ -98,13 +107,12 @@ def queues():
         submitted_to=form.submitted_to.data,
     )
     rows, next_cursor = list_queue(current_user, filters, after)
-    args = {k: v for k, v in request.args.items() if k != "after"}
+    kept = {k: v for k, v in args.items() if k != "after"}
     return render_template(
-        "desk/queues.html", form=form, cases=rows, counts=open_queue_counts(current_user.id),
-        overdue=count_open_cases(clock.now()), bulk=_bulk_form(officers), now=clock.now(), soon=due_soon_horizon(),
-        next_url=url_for("desk.queues", **args, after=next_cursor.encode()) if next_cursor else None,
-        first_url=url_for("desk.queues", **args) if after else None,
-    )
+        "desk/queues.html", cases=rows, **page,
+        next_url=url_for("desk.queues", **kept, after=next_cursor.encode()) if next_cursor else None,
+        first_url=url_for("desk.queues", **kept) if after else None,
+    ), status
 
 
 def _bulk_form(officers=None) -> BulkForm:
@@ -119,14 +127,15 @@ def _bulk_form(officers=None) -> BulkForm:
 def bulk():
     """One action on the ticked cases; each goes through its own workflow, each may refuse."""
     form = _bulk_form()
+    back = MultiDict(parse_qsl(request.form.get("back", ""), keep_blank_values=True))  # the filters of the page the action came from
     if not form.validate_on_submit():
-        raise InvalidInput(_("Choose an action."))
+        return _queue_page(back, status=422, bulk_errors=(_("Choose an action."),))
     try:
         versions = {int(v): int(request.form[f"v{v}"]) for v in request.form.getlist("case")}
     except (KeyError, ValueError):
-        raise InvalidInput(_("The list of cases was not understood. Reload the page.")) from None
+        return _queue_page(back, status=422, bulk_errors=(_("The list of cases was not understood. Reload the page."),))
     if not versions:
-        raise InvalidInput(_("Tick at least one case."))
+        return _queue_page(back, status=422, bulk_errors=(_("Tick at least one case."),))
     steps = case_transitions(form.action.data)
     result = apply_to_many(
         current_user, form.action.data, versions,
@@ -137,8 +146,7 @@ def bulk():
         flash(_("Done for %(n)d case(s): %(numbers)s", n=len(result.done), numbers=", ".join(result.done)), "success")
     for number, why in result.refused:
         flash(f"{number}: {why}", "error")
-    return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
-                    else url_for("desk.queues"))
+    return redirect(url_for("desk.queues", **back.to_dict()), 303)
 
 
 def _compliance_views(days: int):

@@ -76,8 +76,8 @@ def test_bulk_claim_and_accept_go_through_each_workflow(client, db):
     token = csrf_token(client, "/desk/queues")
     data = {"csrf_token": token, "action": "accept", "case": [str(c.id) for c in made]}
     data.update({f"v{c.id}": str(c.version) for c in made})
-    response = client.post("/desk/queues/bulk", data=data)
-    assert response.status_code == 302
+    response = client.post("/desk/queues/bulk", data={**data, "back": "kind=objection"})
+    assert response.status_code == 303 and response.location.endswith("/desk/queues?kind=objection")
     states = {c.number: db.session.scalar(select(Case.state).where(Case.id == c.id)) for c in made}
     assert states == {made[0].number: "withdrawn", made[1].number: "accepted", made[2].number: "accepted"}
     db.session.expire_all()
@@ -87,10 +87,18 @@ def test_bulk_claim_and_accept_go_through_each_workflow(client, db):
     assert made[1].assignee_id == officer.id
 
 
-def test_bulk_without_ticks_is_a_clear_422(client, db):
+def test_bulk_without_ticks_is_the_queue_again_with_the_message_and_its_filters(client, db):
+    made = _cases(db, 2)
     sign_in(client, make_user(Role.OFFICER).username)
     token = csrf_token(client, "/desk/queues")
-    assert client.post("/desk/queues/bulk", data={"csrf_token": token, "action": "claim"}).status_code == 422
+    page = client.post("/desk/queues/bulk", data={"csrf_token": token, "action": "claim", "back": "kind=objection"})
+    assert page.status_code == 422
+    body = page.get_data(as_text=True)
+    assert "请至少勾选一件案件" in text(page) and 'role="alert"' in body
+    assert made[0].number in body  # the queue itself, not a bare error page
+    assert '<option selected value="objection">' in body  # with the filters the officer had
+    refused = client.post("/desk/queues/bulk", data={"csrf_token": token, "action": "fly", "case": str(made[0].id)})
+    assert refused.status_code == 422 and made[0].number in refused.get_data(as_text=True)
 
 
 def test_cases_without_a_deadline_come_last_and_page_on(db):
