@@ -1,15 +1,18 @@
 """Jinja filters: local time, masked identifiers, labels of the domain vocabularies."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from flask import Flask
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, ngettext
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import clock, labels
 from app.identifiers import mask, scrub
 from app.models.enums import Role
+from app.services.calendar import InvalidPeriod, parse_period
 
 
 def localtime(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
@@ -22,6 +25,44 @@ def localtime(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
 
 def day(value: date | None) -> str:
     return "" if value is None else format_date(value, "yyyy-MM-dd")
+
+
+def period(spec: str | None) -> str:
+    """A policy's period ("3m", "1y", "0d") in words of the reader's language."""
+    try:
+        length, unit = parse_period(spec or "")
+    except InvalidPeriod:
+        return spec or ""
+    if length == 0:
+        return _("none")
+    if unit == "y":
+        return ngettext("%(num)d year", "%(num)d years", length)
+    if unit == "m":
+        return ngettext("%(num)d month", "%(num)d months", length)
+    return ngettext("%(num)d day", "%(num)d days", length)
+
+
+_CLOCK_SPEC = re.compile(r"^(\d+)(wd|cd)(?:\+(\d+))?( no-shift)?$")
+
+
+def clock_spec(text: str | None) -> str:
+    """A clock's rule as the policy preview writes it ("15wd+5", "30cd no-shift") in words."""
+    match = _CLOCK_SPEC.match(text or "")
+    if not match:
+        return text or ""
+    length, unit, extension, no_shift = match.groups()
+    words = clock_length(int(length), unit)
+    if extension:
+        words += _(", extended once by %(more)s", more=clock_length(int(extension), unit))
+    if no_shift:
+        words += _(", not moved off rest days")
+    return words
+
+
+def clock_length(length: int, unit: str) -> str:
+    if unit == "wd":
+        return ngettext("%(num)d working day", "%(num)d working days", length)
+    return ngettext("%(num)d calendar day", "%(num)d calendar days", length)
 
 
 def identifier_for_viewer(subject) -> str:
@@ -52,6 +93,9 @@ def scrub_for_viewer(text: object) -> object:
 def register(app: Flask) -> None:
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(day, "day")
+    app.add_template_filter(period, "period")
+    app.add_template_filter(clock_spec, "clock_spec")
+    app.add_template_global(clock_length)
     app.add_template_filter(mask, "mask_identifier")
     app.add_template_filter(scrub, "scrub")  # identity numbers in free text (errors, reasons)
     app.add_template_filter(scrub_for_viewer, "scrub_for_viewer")

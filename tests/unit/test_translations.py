@@ -25,7 +25,7 @@ def _source_messages() -> set[str]:
 def test_every_message_is_translated():
     with CATALOG.open("rb") as f:
         catalog = read_po(f)
-    translated = {m.id for m in catalog if m.id and m.string and not m.fuzzy}
+    translated = {_singular(m.id) for m in catalog if m.id and all(_forms(m.string)) and not m.fuzzy}
     missing = sorted(_source_messages() - translated)
     assert missing == [], "run scripts/i18n.sh update and translate: " + "; ".join(missing)
 
@@ -35,5 +35,16 @@ def test_translations_keep_their_placeholders():
         catalog = read_po(f)
     placeholder = re.compile(r"%\(\w+\)[sd]")
     for message in catalog:
-        if message.id and message.string:
-            assert sorted(placeholder.findall(message.id)) == sorted(placeholder.findall(message.string)), message.id
+        for source in _forms(message.id) if message.id else ():
+            for string in _forms(message.string):
+                if string:
+                    assert sorted(placeholder.findall(source)) == sorted(placeholder.findall(string)), message.id
+
+
+def _forms(text) -> tuple[str, ...]:
+    """A message's text, or each form of a plural one (``ngettext``)."""
+    return (text,) if isinstance(text, str) else tuple(text)
+
+
+def _singular(message_id) -> str:
+    return _forms(message_id)[0]

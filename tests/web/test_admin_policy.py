@@ -5,6 +5,7 @@ import copy
 from datetime import date, datetime
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from app import clock
@@ -170,3 +171,44 @@ def test_a_failed_recompute_shows_its_error_and_can_be_asked_again(client, db):
         sign_in(client, admin.username)
         page = text(client.get("/admin/policy"))
         assert "失败" in page and "Conflict: " in page and 'action="/admin/policy/3/recompute"' in page
+
+
+def test_periods_and_clocks_read_as_words_in_the_readers_language(client, db):
+    body = get_policy_in_force().body
+    serious = body["record_classes"]["serious"]
+    sign_in(client, make_user(Role.ADMIN).username)
+    page = client.get("/admin/policy/1").get_data(as_text=True)
+    assert f"<code>{serious['publicity']}</code>" not in page and "0d" not in page
+    number, unit = int(serious["publicity"][:-1]), serious["publicity"][-1]
+    assert f"{number} {dict(y='年', m='个月', d='天')[unit]}" in page
+    assert "个工作日" in page
+    english = type(client)(client.application)
+    sign_in(english, make_user(Role.ADMIN, locale="en").username)
+    page = english.get("/admin/policy/1").get_data(as_text=True)
+    assert f"{number} {dict(y='year', m='month', d='day')[unit]}{'s' if number > 1 else ''}" in page
+    assert "working days" in page
+
+
+@pytest.mark.parametrize(("spec", "zh", "en"), [
+    ("3m", "3 个月", "3 months"), ("1y", "1 年", "1 year"), ("0d", "无", "none"), ("20d", "20 天", "20 days"),
+    ("oops", "oops", "oops"),
+])
+def test_a_period_in_words(app, spec, zh, en):
+    from app.web.filters import period
+
+    for locale, expected in (("zh_CN", zh), ("en", en)):
+        with app.test_request_context(), force_locale(locale):
+            assert period(spec) == expected
+
+
+@pytest.mark.parametrize(("spec", "zh", "en"), [
+    ("15wd+5", "15 个工作日，可延长一次 5 个工作日", "15 working days, extended once by 5 working days"),
+    ("30cd no-shift", "30 个自然日，届满日遇休息日不顺延", "30 calendar days, not moved off rest days"),
+    ("1wd", "1 个工作日", "1 working day"),
+])
+def test_a_clock_rule_in_words(app, spec, zh, en):
+    from app.web.filters import clock_spec
+
+    for locale, expected in (("zh_CN", zh), ("en", en)):
+        with app.test_request_context(), force_locale(locale):
+            assert clock_spec(spec) == expected
