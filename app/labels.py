@@ -95,6 +95,17 @@ LABELS = {
         "business_restricted": _l("Business restricted"),
         "employment_restricted": _l("Employment restricted"),
     },
+    "notice_status": {  # where a notice of the outbox is
+        "pending": _l("Waiting"),
+        "sending": _l("Sending"),
+        "sent": _l("Sent"),
+        "dead": _l("Undelivered"),
+    },
+    "channel": {
+        "inbox": _l("Inbox"),
+        "email": _l("E-mail"),
+        "webhook": _l("Webhook"),
+    },
     "sector": {  # the fields whose records are kept under their own rules (a record's sector)
         "special_equipment": _l("Special equipment"),
         "work_safety": _l("Work safety"),

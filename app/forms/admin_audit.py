@@ -9,7 +9,6 @@ from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from app.forms.validators import choices
 from app.labels import LABELS
-from app.models.enums import Channel, NotificationStatus
 
 
 class AuditFilterForm(FlaskForm):
@@ -35,13 +34,11 @@ class OutboxFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    status = SelectField(_l("Status"), validators=[Optional()], validate_choice=True, choices=choices([
-        ("", _l("All")), (NotificationStatus.PENDING, _l("Waiting")), (NotificationStatus.SENDING, _l("Sending")),
-        (NotificationStatus.SENT, _l("Sent")), (NotificationStatus.DEAD, _l("Undelivered"))]))
-    channel = SelectField(_l("Channel"), validators=[Optional()], validate_choice=True, choices=choices([
-        ("", _l("All")), (Channel.INBOX, _l("Inbox")), (Channel.EMAIL, _l("E-mail")),
-        (Channel.WEBHOOK, _l("Webhook"))]))
+    status = SelectField(_l("Status"), validators=[Optional()], validate_choice=True,
+                         choices=choices([("", _l("All"))] + list(LABELS["notice_status"].items())))
+    channel = SelectField(_l("Channel"), validators=[Optional()], validate_choice=True,
+                          choices=choices([("", _l("All"))] + list(LABELS["channel"].items())))
     template = SelectField(_l("Notice"), validators=[Optional()], validate_choice=True,
-                           choices=choices([("", _l("All"))] + [(t, t) for t in sorted(LABELS["notice"])]))
+                           choices=choices([("", _l("All"))] + sorted(LABELS["notice"].items(), key=lambda kv: kv[0])))
     q = StringField(_l("Recipient or key"), validators=[Optional(), Length(max=100)])
     before = IntegerField(validators=[Optional(), NumberRange(min=1)])  # the keyset page
