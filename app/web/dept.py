@@ -139,8 +139,7 @@ def _import_page(form: ImportForm, report, status: int):
 @roles(Role.DEPARTMENT)
 def import_template():
     """The empty file to fill in, with the headings in the reader's language."""
-    headings = "zh" if str(get_locale()).startswith("zh") else "code"
-    return Response(template_csv(headings), mimetype="text/csv",
+    return Response(template_csv(), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=records-template.csv"})
 
 

@@ -191,12 +191,12 @@ def sla_csv():
     if not 1 <= days <= 3660:
         raise InvalidInput(_("The period must be a number of days."))
     rows = sorted(sla_compliance(days), key=lambda r: (r.workflow, r.clock, r.department or ""))
-    # charged_to: "platform" for the platform's own steps (no department), else "department".
+    # Charged to the platform for its own steps (no department), else to the department.
     # A department's name is typed by an admin: the escaper keeps ``=HYPERLINK(...)`` text.
     body = csv_export.text(
-        ["workflow", "step", "charged_to", "department", "deadlines", "met", "missed", "rate"],
-        ([r.workflow, r.clock, r.charged_to, r.department or "", r.total, r.met, r.missed, f"{r.rate:.4f}"]
-         for r in rows))
+        [_("Workflow"), _("Step"), _("Charged to"), _("Department"), _("Deadlines"), _("Met"), _("Missed"), _("Rate")],
+        ([label("case_kind", r.workflow), label("clock", r.clock), label("charged_to", r.charged_to),
+          r.department or "", r.total, r.met, r.missed, f"{r.rate:.4f}"] for r in rows))
     return Response(body, mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename=sla-{days}d.csv"})
 

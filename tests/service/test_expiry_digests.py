@@ -121,7 +121,7 @@ def test_the_digest_email_attaches_every_retired_record_as_csv(db, smtp):  # noq
     assert len(attachments) == 1 and attachments[0].get_filename().endswith(".csv")
     content = attachments[0].get_payload(decode=True).decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(content)))
-    assert sorted(r["decision_number"] for r in rows) == sorted(r.decision_number for r in records)
+    assert sorted(r["决定文书号"] for r in rows) == sorted(r.decision_number for r in records)
     body, = (p for p in mails[0].walk() if p.get_content_type() == "text/plain")
     assert "25" in body.get_payload(decode=True).decode()
 
@@ -172,7 +172,7 @@ def test_the_runs_page_and_csv_are_the_departments_own(client, db, two_departmen
     download = client.get(f"/dept/retired/{run}.csv")
     assert download.status_code == 200 and download.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(download.get_data(as_text=True).lstrip("\ufeff"))))
-    assert sorted(r["decision_number"] for r in rows) == sorted(r.decision_number for r in my_records)
+    assert sorted(r["决定文书号"] for r in rows) == sorted(r.decision_number for r in my_records)
     assert client.get(f"/dept/retired/{run}?after=x").status_code == 400
     assert client.get(f"/dept/retired/{run + 1}").status_code == 404
     home = client.get("/dept/")

@@ -71,7 +71,7 @@ def test_one_bad_row_imports_nothing_and_every_problem_is_reported(db, tmp_path,
     problems = {(row, column) for row, column, _ in report.errors}
     assert problems == {(3, "identifier"), (4, "decision_date"), (5, "severity"), (6, "decision_number"),
                         (7, "decision_number"), (8, "facts"), (9, "decision_date")}
-    assert "row,column,error" in report.as_csv()
+    assert report.as_csv().startswith("\ufeff行号,列,问题\r\n") and ",失信程度," in report.as_csv()
 
 
 def test_a_file_without_the_needed_columns_is_refused(db, tmp_path):

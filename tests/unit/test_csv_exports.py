@@ -62,7 +62,7 @@ def test_the_import_error_report_keeps_a_quoted_cell_text():
     """A report quotes the file's own bad cell back (an unknown category): not as a formula."""
     report = ImportReport(rows=1, errors=[(2, "category", PAYLOAD), (3, "sector", "@cmd")])
     rows = list(csv.reader(io.StringIO(report.as_csv().lstrip("\ufeff"))))
-    assert rows == [["row", "column", "error"], ["2", "category", "'" + PAYLOAD], ["3", "sector", "'@cmd"]]
+    assert rows == [["Row", "Column", "Problem"], ["2", "category", "'" + PAYLOAD], ["3", "sector", "'@cmd"]]
 
 
 # ---------------------------------------------------------------------------------------

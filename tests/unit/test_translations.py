@@ -48,3 +48,34 @@ def _forms(text) -> tuple[str, ...]:
 
 def _singular(message_id) -> str:
     return _forms(message_id)[0]
+
+
+def test_every_admin_action_has_a_name_and_every_name_an_action():
+    """The audit page and its export name what an admin did; a new action without a name would
+    show its code (``webhook.create``) to a Chinese reader."""
+    import ast
+
+    from app.labels import LABELS
+
+    action = re.compile(r"^[a-z]+\.[a-z_]+$")
+    written = set()
+    for path in (ROOT / "app").rglob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        if "audit_admin_change" in source and path.name != "audit.py":
+            written |= {node.value for node in ast.walk(ast.parse(source))
+                        if isinstance(node, ast.Constant) and isinstance(node.value, str) and action.match(node.value)}
+    assert written and written == set(LABELS["admin_action"])
+
+
+def test_every_kind_of_object_an_admin_changes_has_a_name():
+    import ast
+
+    from app.labels import LABELS
+
+    kinds = {"case", "record", "calendar_override"}  # the event trails' own, and the calendar's constant
+    for path in (ROOT / "app").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "audit_admin_change"
+                    and len(node.args) > 2 and isinstance(node.args[2], ast.Constant)):
+                kinds.add(node.args[2].value)
+    assert kinds == set(LABELS["object_type"])

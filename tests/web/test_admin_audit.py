@@ -105,13 +105,15 @@ def test_the_csv_export_has_the_header_and_the_filtered_rows_masked(client, trai
     body = response.get_data()
     assert body.startswith("\ufeff".encode())
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
-    assert [(r["kind"], r["action"], r["actor"]) for r in rows] == [
-        ("case", "accept", "officer-li"), ("record", "mark_objection", trail["applicant"].username),
-        ("case", "submit", trail["applicant"].username), ("admin", "user.create", "root-admin")]
-    assert rows[0]["object"] == trail["case"].number and rows[0]["at"] == "2026-10-09 09:00:00"
+    # In the reader's language: headings, kinds, actions (an admin's by name) and states.
+    assert [(r["类型"], r["操作"], r["账户"]) for r in rows] == [
+        ("案件", "受理", "officer-li"), ("失信信息", "标注异议处理中", trail["applicant"].username),
+        ("案件", "提交", trail["applicant"].username), ("管理员", "创建账户", "root-admin")]
+    assert rows[0]["对象"] == trail["case"].number and rows[0]["时间"] == "2026-10-09 09:00:00"
+    assert (rows[0]["起始状态"], rows[0]["目标状态"]) == ("已提交", "已受理")
     person = trail["person"]
     assert person not in body.decode("utf-8-sig")
-    assert f"{person[:6]}********{person[-4:]}" in rows[0]["reason"] and "********" in rows[3]["after"]
+    assert f"{person[:6]}********{person[-4:]}" in rows[0]["理由"] and "********" in rows[3]["变更后"]
 
 
 @pytest.mark.parametrize("query", [

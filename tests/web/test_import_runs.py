@@ -131,7 +131,7 @@ def test_a_refused_run_imports_nothing_and_gives_its_report_in_the_uploaders_lan
     report = client.get(f"{location}/errors.csv")
     assert report.status_code == 200 and report.mimetype == "text/csv"
     assert list(csv.reader(io.StringIO(report.get_data(as_text=True).lstrip("\ufeff")))) == [
-        ["row", "column", "error"], ["32", "severity", "The class must be minor, general or serious (轻微, 一般, 严重)."],
+        ["Row", "Column", "Problem"], ["32", "severity", "The class must be minor, general or serious (轻微, 一般, 严重)."],
         ["33", "decision_date", "Not a date; use YYYY-MM-DD."]]
 
 

@@ -198,7 +198,7 @@ def test_a_department_named_like_a_formula_reaches_sla_csv_as_text(client, db):
         export = client.get("/desk/dashboard/sla.csv?days=30")
     body = export.get_data(as_text=True)
     assert export.status_code == 200 and body.startswith("\ufeff")
-    names = {r["department"] for r in csv.DictReader(io.StringIO(body.lstrip("\ufeff")))}
+    names = {r["认定单位"] for r in csv.DictReader(io.StringIO(body.lstrip("\ufeff")))}
     assert names == {"", "'" + PAYLOAD}
 
 

@@ -28,10 +28,10 @@ def test_compliance_counts_met_and_missed_deadlines(client, db):
         export = client.get("/desk/dashboard/sla.csv?days=30")
     assert export.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
-    accept = [r for r in rows if r["step"] == "accept"]
+    accept = [r for r in rows if r["环节"] == "受理"]
     # Accepting is the platform's step, whatever department the record comes from.
-    assert accept == [{"workflow": "objection", "step": "accept", "charged_to": "platform", "department": "",
-                       "deadlines": "2", "met": "1", "missed": "1", "rate": "0.5000"}]
+    assert accept == [{"业务流程": "异议", "环节": "受理", "责任方": "平台", "认定单位": "",
+                       "时限数": "2", "按时": "1", "超期": "1", "按时率": "0.5000"}]
 
 
 def test_a_bad_period_is_a_clear_422(client, db):
@@ -59,8 +59,9 @@ def test_the_departments_steps_are_shown_as_theirs_and_the_rest_as_the_platforms
     chart = page[page.index("平台与各认定单位"):]
     assert chart.index("平台</text>") < chart.index("测试局</text>")  # the platform first, then each department
     rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
-    charged = {(r["step"], r["charged_to"], r["department"], r["deadlines"], r["met"]) for r in rows}
+    charged = {(r["环节"], r["责任方"], r["认定单位"], r["时限数"], r["按时"]) for r in rows}
     assert charged == {
-        ("accept", "platform", "", "1", "1"), ("refer", "platform", "", "1", "1"),
-        ("verify", "department", "测试局", "1", "0"), ("verify_limit", "department", "测试局", "1", "1"),
+        ("受理", "平台", "", "1", "1"), ("转办核查", "平台", "", "1", "1"),
+        ("认定单位核查（目标时限）", "认定单位", "测试局", "1", "0"),
+        ("认定单位核查（最长时限）", "认定单位", "测试局", "1", "1"),
     }

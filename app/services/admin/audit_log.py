@@ -34,6 +34,7 @@ from app import clock, csv_export
 from app.errors import InvalidInput
 from app.extensions import db
 from app.identifiers import scrub
+from app.labels import label
 from app.models import AdminAudit, Case, CaseEvent, PersonalData, RecordEvent, User
 from app.models.personal import merge
 
@@ -241,8 +242,8 @@ def search_audit(filters: AuditFilter, after: AuditCursor | None = None,
     return rows, None
 
 
-CSV_HEADER = ["at", "kind", "actor", "actor_name", "action", "object_type", "object_id", "object",
-              "from_state", "to_state", "reason", "before", "after"]
+CSV_HEADER = [_l("Time"), _l("Kind"), _l("Account"), _l("Name"), _l("Action"), _l("Object type"), _l("Object no."),
+              _l("Object (name or number)"), _l("From"), _l("To"), _l("Reason"), _l("Before"), _l("After")]
 
 
 def export_audit_csv(filters: AuditFilter, limit: int = EXPORT_LIMIT) -> Iterator[str]:
@@ -257,9 +258,13 @@ def _export_rows(filters: AuditFilter, limit: int) -> Iterator[tuple]:
     while written < limit:
         entries, after = search_audit(filters, after, min(EXPORT_CHUNK, limit - written))
         for e in entries:
-            yield (clock.local(e.at).strftime("%Y-%m-%d %H:%M:%S"), e.kind, e.actor_username or "system",
-                   e.actor_name or "", e.action, e.object_type, e.object_id, e.object_label or "",
-                   e.from_state or "", e.to_state or "", e.reason or "", e.before or "", e.after or "")
+            states = "record_state" if e.kind == "record" else "case_state"
+            yield (clock.local(e.at).strftime("%Y-%m-%d %H:%M:%S"), label("audit_kind", e.kind),
+                   e.actor_username or label("actor", "system"), e.actor_name or "",
+                   label("admin_action" if e.kind == "admin" else "trigger", e.action), label("object_type", e.object_type),
+                   e.object_id,
+                   e.object_label or "", label(states, e.from_state) if e.from_state else "",
+                   label(states, e.to_state) if e.to_state else "", e.reason or "", e.before or "", e.after or "")
         written += len(entries)
         if after is None:
             return

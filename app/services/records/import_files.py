@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from app.services.records import xlsx
@@ -43,6 +44,14 @@ MB = 1024 * 1024
 # A CSV in Excel's "CSV UTF-8" (with or without its BOM), else in GB18030, what Excel and WPS
 # write as plain "CSV" on a Chinese system: the calendar import accepts the same two.
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+def column_heading(name: str) -> str:
+    """A field's heading as a reader's file has it: the usual Chinese one, or in English the code name."""
+    aliases, locale = COLUMNS.get(name), get_locale()  # no locale outside the app: as gettext, untranslated
+    if not aliases or locale is None or not str(locale).startswith("zh"):
+        return name
+    return aliases[1]
 
 
 class UnreadableFile(ValueError):

@@ -33,6 +33,7 @@ from app.services.records.import_files import (
     REQUIRED,
     ImportLimits,
     UnreadableFile,
+    column_heading,
     inspect_file,
     read_rows,
 )
@@ -78,14 +79,14 @@ class ImportReport:
 def errors_csv(errors) -> str:
     """The report as CSV (``app.csv_export``: with a BOM, for Excel; a message quoting the file's own
     cell, such as an unknown category ``=HYPERLINK(...)``, is not run as a formula): row, column, error."""
-    return csv_export.text(["row", "column", "error"], errors)
+    return csv_export.text([_("Row"), _("Column"), _("Problem")],
+                           ((row or "", column_heading(column), message) for row, column, message in errors))
 
 
-def template_csv(headings: str = "zh") -> str:
-    """An empty file to fill in: the header row, with the Chinese headings a department's staff
-    know (``headings="zh"``) or the code names; every column, optional ones too."""
-    names = [aliases[1] if headings == "zh" else name for name, aliases in COLUMNS.items()]
-    return csv_export.text(names, [])
+def template_csv() -> str:
+    """An empty file to fill in: the header row, every column, optional ones too, with the
+    Chinese headings a department's staff know (the code names for an English reader)."""
+    return csv_export.text([column_heading(name) for name in COLUMNS], [])
 
 
 def allowed_values() -> list[tuple[str, list[tuple[str, tuple[str, ...]]]]]:

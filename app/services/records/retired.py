@@ -7,19 +7,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app import clock, csv_export
 from app.errors import NotFound
 from app.extensions import db
+from app.labels import label
 from app.models import CreditRecord, ExpiryRun, Notification
 from app.services.notices.dispatch import ATTACHMENTS
 from app.services.records.expiry import DIGEST
 
 PAGE = 100
 CSV_CHUNK = 5_000
-CSV_COLUMNS = ("id", "decision_number", "category", "severity", "decision_date", "publicity_end", "retired_at")
+CSV_COLUMNS = (_l("Record no."), _l("Decision number"), _l("Category"), _l("Class"), _l("Decision date"),
+               _l("End of publicity"), _l("Retired at"))
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,9 @@ def _retired_rows(department_id: int, run_id: int) -> Iterator[tuple]:
         ).all()
         if not rows:
             return
-        yield from ((*row[:6], clock.local(row[6]).isoformat(timespec="seconds")) for row in rows)
+        yield from ((number, decision, label("category", category), label("severity", severity), decided, end,
+                     clock.local(retired).strftime("%Y-%m-%d %H:%M:%S"))
+                    for number, decision, category, severity, decided, end, retired in rows)
         after = rows[-1][0]
 
 
