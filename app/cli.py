@@ -33,6 +33,7 @@ from app.services.admin import (
     sla_job,
 )
 from app.services.cases import queue_count_drift, recount_queues
+from app.services.forecast import MAX_HORIZON, forecast, forecast_csv
 from app.services.notices import dispatch_pending, retry_notices
 from app.services.records import import_records, list_due_records
 
@@ -295,6 +296,32 @@ def register_job_cli(app: Flask) -> None:
     def queues_recount_command() -> None:
         """Rebuild the counts from the cases (under a lock), and say what was wrong."""
         _report_drift(recount_queues(), "kept")
+
+    @app.cli.command("forecast")
+    @click.option("--days", type=click.IntRange(1, MAX_HORIZON), default=30, show_default=True,
+                  help="Working days ahead.")
+    @click.option("--department", "department_code", default=None, help="One department's slice (its code).")
+    @click.option("--csv", "as_csv", is_flag=True, help="Per day and party, as CSV (the page's download).")
+    def forecast_command(days: int, department_code: str | None, as_csv: bool) -> None:
+        """What the expiry job and the SLA sweep will do, day by day; writes nothing."""
+        department = find_department_by_code(department_code) if department_code else None
+        if department_code and department is None:
+            raise click.BadParameter(f"no department with the code {department_code!r}", param_hint="--department")
+        ahead = forecast(days, department.id if department else None)
+        if as_csv:
+            click.echo("".join(forecast_csv(ahead)), nl=False)
+            return
+        click.echo(f"forecast {ahead.today} .. {ahead.until} ({days} working days)"
+                   + (f", department {department.code}" if department else ""))
+        click.echo(f"{'day':<12}{'':<4}{'retiring':>9}{'due':>7}{'at risk':>9}{'due soon':>10}")
+        for day, working, figures in ahead.totals():
+            click.echo(f"{day.isoformat():<12}{'' if working else 'rest':<4}{figures.retiring:>9}"
+                       f"{figures.falling_due:>7}{figures.at_risk:>9}{figures.due_soon:>10}")
+        whole = ahead.total()
+        click.echo(f"{'total':<16}{whole.retiring:>9}{whole.falling_due:>7}{whole.at_risk:>9}{whole.due_soon:>10}")
+        overdue = sum(ahead.overdue.values())
+        if overdue:
+            click.echo(f"already past their deadline: {overdue}")
 
     @app.cli.group("records")
     def records_group() -> None:

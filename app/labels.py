@@ -113,6 +113,11 @@ LABELS = {
         "notification": _l("Notice"),
         "job": _l("Job"),
     },
+    "party": {  # whose figures a forecast row holds: whom a clock binds, or a record's department
+        "department": _l("Department"),
+        "platform": _l("Platform"),
+        "applicant": _l("Applicants"),
+    },
     "charged_to": {  # whose step a deadline was
         "platform": _l("Platform"),
         "department": _l("Department"),

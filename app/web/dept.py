@@ -34,6 +34,7 @@ from app.services.records import (
     template_csv,
 )
 from app.web.access import roles
+from app.web.forecasts import forecast_page
 
 bp = Blueprint("dept", __name__, url_prefix="/dept")
 
@@ -133,6 +134,14 @@ def import_records_page():
 def _import_page(form: ImportForm, report, status: int):
     return render_template("dept/import.html", form=form, report=report, allowed=allowed_values(),
                            runs=list_import_runs(current_user.department_id)), status
+
+
+@bp.route("/forecast", endpoint="forecast")
+@bp.route("/forecast.csv", endpoint="forecast_csv")
+@roles(Role.DEPARTMENT)
+def forecast_view():
+    """The department's own slice: its records that retire, the deadlines of its own steps."""
+    return forecast_page(current_user.department_id, "dept.forecast_csv", "dept/forecast.html")
 
 
 @bp.route("/records/import/template.csv")

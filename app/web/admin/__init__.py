@@ -29,4 +29,4 @@ def require_valid_post() -> None:
 
 
 # The areas register their views on ``bp``.
-from app.web.admin import audit, calendar, departments, jobs, policy, users  # noqa: E402,F401
+from app.web.admin import audit, calendar, departments, forecast, jobs, policy, users  # noqa: E402,F401
