@@ -30,7 +30,7 @@ def seeded(db):
     departments = [make_department() for _ in range(3)]
     officer = make_user(Role.OFFICER)
     with clock.frozen_clock(START - timedelta(days=20)) as frozen:
-        for n in range(120):
+        for _ in range(120):
             record = make_record(department=rng.choice(departments))
             record.publicity_end = START.date() + timedelta(days=rng.randint(-3, DAYS + 5))
         for n in range(40):  # submitted over the last 20 days: deadlines spread out
