@@ -83,6 +83,10 @@ class Config:
     SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
     SESSION_ABSOLUTE_LIFETIME = timedelta(hours=8)
 
+    # A verified subject's accounts hear this many working days before one of its records leaves
+    # publicity (issue 18; 0: not at all). Environment: the same name.
+    RETIREMENT_NOTICE_WORKING_DAYS = 5
+
     # Sign-in back-off per account (issue 13): after SIGNIN_BACKOFF_FREE_FAILURES failures since
     # the last success (within SIGNIN_BACKOFF_WINDOW), the next attempt waits BASE, 2*BASE,
     # 4*BASE ... seconds after the last failure, at most CAP; attempts during the wait are
@@ -338,12 +342,15 @@ def _load_throttles(settings: dict) -> None:
             if days < 1:
                 raise ConfigError(f"{key} is a whole number of days, at least 1")
             settings[key] = timedelta(days=days)
-    for key in ("SIGNIN_BACKOFF_FREE_FAILURES", "SIGNIN_BACKOFF_BASE_SECONDS", "SIGNIN_BACKOFF_CAP_SECONDS"):
+    for key in ("SIGNIN_BACKOFF_FREE_FAILURES", "SIGNIN_BACKOFF_BASE_SECONDS", "SIGNIN_BACKOFF_CAP_SECONDS",
+                "RETIREMENT_NOTICE_WORKING_DAYS"):
         if os.environ.get(key):
             try:
                 settings[key] = int(os.environ[key])
             except ValueError:
                 raise ConfigError(f"{key} is a whole number") from None
+            if settings[key] < 0:
+                raise ConfigError(f"{key} is a whole number, not negative")
 
 
 _LIMITS = ("PUBLIC_QUERY_LIMIT_PER_ADDRESS", "PUBLIC_QUERY_LIMIT_PER_IDENTIFIER", "SIGNUP_LIMIT_PER_ADDRESS",

@@ -40,6 +40,7 @@ LABELS = {
         "record_republished": _l("Record published again"),
         "records_retired": _l("Records retired at publicity end"),
         "record_retired": _l("Your record left publicity"),
+        "record_leaving_soon": _l("Your record leaves publicity soon"),
         "sla_due_soon": _l("Deadline approaching"),
         "sla_breached": _l("Deadline passed"),
         "case_assigned": _l("A case was assigned to you"),

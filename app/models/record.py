@@ -112,6 +112,12 @@ class CreditRecord(Base):
         return self.shortest_publicity_end + timedelta(days=1)
 
     @property
+    def leaves_publicity_on(self) -> date:
+        """The day it leaves publicity if nothing else happens: the expiry job retires it the
+        day after its last day (``records.ahead`` and ``records.expiry`` count the same way)."""
+        return self.publicity_end + timedelta(days=1)
+
+    @property
     def in_publicity(self) -> bool:
         return self.state in IN_PUBLICITY
 

@@ -28,7 +28,13 @@ from app.services.accounts.housekeeping import delete_old_challenges, delete_old
 from app.services.binding import remind_identity_checks
 from app.services.cases import close_cases_on_retired_records, fire_breach_triggers
 from app.services.notices import dispatch_pending
-from app.services.records import ExpiryResult, PurgeResult, purge_expired_personal_data, retire_expired_records
+from app.services.records import (
+    ExpiryResult,
+    PurgeResult,
+    purge_expired_personal_data,
+    retire_expired_records,
+    tell_subjects_ahead,
+)
 from app.services.records.expiry import BATCH_SIZE
 from app.services.records.retention import clear_old_import_reports
 from app.services.signup import purge_sign_up_requests
@@ -48,6 +54,7 @@ def expire_job(batch_size: int = BATCH_SIZE) -> ExpiryResult:
     """Retire records whose publicity ended, then close the open cases on them."""
     result = retire_expired_records(batch_size=batch_size)
     result.cases_closed = close_cases_on_retired_records()
+    result.subjects_told = tell_subjects_ahead()  # the records that leave next
     return result
 
 

@@ -51,6 +51,10 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
                "{count} of your records reached the end of publicity. The list is attached (CSV) and in the "
                "department console: {link}"),
     },
+    "record_leaving_soon": {  # RETIREMENT_NOTICE_WORKING_DAYS ahead (records.ahead)
+        "zh": ("失信信息即将停止公示：{record}", "您的失信信息 {record} 公示期将满，将于 {leaves_on} 停止公示。"),
+        "en": ("Record leaving publicity: {record}", "Your record {record} leaves publicity on {leaves_on}."),
+    },
     "record_retired": {
         "zh": ("失信信息已停止公示：{record}", "您的失信信息 {record} 公示期满，已停止公示。"),
         "en": ("Record retired: {record}", "Your record {record} reached the end of its publicity period."),
@@ -120,7 +124,7 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
 SECRET_FIELDS = {"sign_up_link": ("link",)}
 
 # Templates whose notices to one recipient are sent together as one message.
-DIGESTED = {"sla_due_soon", "sla_breached", "records_retired", "record_retired", "binding_due",
+DIGESTED = {"sla_due_soon", "sla_breached", "records_retired", "record_retired", "record_leaving_soon", "binding_due",
             "binding_overdue"}
 
 

@@ -6,6 +6,7 @@ record builder. The lifecycle steps (``lifecycle``) and the import's row check a
 (``imports.check_row``, ``imports.insert_records``) run inside a caller's transaction and
 never commit.
 """
+from app.services.records.ahead import tell_subjects_ahead
 from app.services.records.department import (
     RecordPage,
     correct_department_record,
@@ -54,5 +55,5 @@ __all__ = [
     "find_record_of_department", "find_record_of_subject", "allowed_values", "import_records", "template_csv", "list_correction_days", "list_due_records",
     "list_records_of_department", "list_records_of_subject", "list_records_page", "published_late",
     "purge_expired_personal_data", "push_records", "query_public_records", "retire_expired_records",
-    "RetiredPage", "get_retired_page", "iter_retired_csv", "list_retired_since", "retired_csv_name",
+    "RetiredPage", "get_retired_page", "tell_subjects_ahead", "iter_retired_csv", "list_retired_since", "retired_csv_name",
 ]

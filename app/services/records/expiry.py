@@ -92,6 +92,7 @@ class ExpiryResult:
     batches: int = 0
     departments_told: int = 0
     cases_closed: int = 0  # filled in by the expire job, which closes them right after
+    subjects_told: int = 0  # notices of records leaving soon, written by the expire job after (``ahead``)
     run_id: int | None = None  # the ExpiryRun, when anything retired
     record_ids: list[int] = field(default_factory=list)
 
