@@ -40,8 +40,10 @@ class Config:
 
     SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE_DIR / 'casedesk.sqlite3'}"
     # Statement parameters (names, identity numbers, statements) stay out of the engine's errors,
-    # and so out of every traceback in the log (issue 13).
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
+    # and so out of every traceback in the log (issue 13). Pre-ping (issue 17): a pooled connection
+    # is tried before use, so after a database restart the first request gets a fresh one, not
+    # the dead socket.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True, "pool_pre_ping": True}
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -58,6 +60,24 @@ class Config:
 
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     UPLOAD_DIR = str(INSTANCE_DIR / "uploads")
+    # Where evidence, identity documents and queued imports are stored (issue 17, docs/storage.md):
+    # "local" (UPLOAD_DIR; one host, or a directory every host mounts: say so with
+    # STORAGE_LOCAL_SHARED), "database" (the stored_blob table, in the case's own transaction;
+    # production's default) or "s3" (an S3-compatible store: STORAGE_S3_BUCKET, _PREFIX,
+    # _ENDPOINT_URL, _REGION, _ADDRESSING_STYLE auto|path|virtual, _ACCESS_KEY_ID and
+    # _SECRET_ACCESS_KEY, else boto3's own chain). A file no row points to (a rolled-back
+    # submission's) is deleted by the daily purge once older than STORAGE_ORPHAN_GRACE.
+    # Environment: the same names; STORAGE_ORPHAN_GRACE in hours.
+    STORAGE_BACKEND = "local"
+    STORAGE_LOCAL_SHARED = False
+    STORAGE_S3_BUCKET: str | None = None
+    STORAGE_S3_PREFIX = ""
+    STORAGE_S3_ENDPOINT_URL: str | None = None
+    STORAGE_S3_REGION: str | None = None
+    STORAGE_S3_ADDRESSING_STYLE = "auto"
+    STORAGE_S3_ACCESS_KEY_ID: str | None = None
+    STORAGE_S3_SECRET_ACCESS_KEY: str | None = None
+    STORAGE_ORPHAN_GRACE = timedelta(days=1)
 
     # Record imports (CSV, XLSX; issue 13): what one file may hold, checked before and while it is
     # read. An XLSX is a zip: its parts' declared sizes are checked before anything is inflated
@@ -77,6 +97,13 @@ class Config:
     IMPORT_INLINE_MAX_BYTES = 1024 * 1024
     IMPORT_MAX_QUEUED = 3
 
+    # Scheduled jobs (issue 17): a running job's lease is renewed every quarter of
+    # JOB_LEASE_SECONDS, so a job whose process died is taken over that long after; the
+    # scheduler looks for jobs an admin asked to run now, and writes that it lives, every
+    # JOB_POLL_SECONDS. Environment: the same names, whole numbers.
+    JOB_LEASE_SECONDS = 60
+    JOB_POLL_SECONDS = 5
+
     # Signed-in sessions, kept on the server (issue 13): a session ends when signed out, after
     # SESSION_IDLE_TIMEOUT without a request, and SESSION_ABSOLUTE_LIFETIME after its sign-in,
     # whatever the cookie says. Environment: the same names, in minutes.
@@ -86,6 +113,10 @@ class Config:
     # A verified subject's accounts hear this many working days before one of its records leaves
     # publicity (issue 18; 0: not at all). Environment: the same name.
     RETIREMENT_NOTICE_WORKING_DAYS = 5
+    # The public statistics (/statistics) publish no count from 1 to this less one, nor a share
+    # or a median of fewer cases (issue 18). Environment: the same name.
+    STATISTICS_MIN_CELL = 5
+    STATISTICS_CACHE_SECONDS = 600  # each process computes them at most this often
 
     # Sign-in back-off per account (issue 13): after SIGNIN_BACKOFF_FREE_FAILURES failures since
     # the last success (within SIGNIN_BACKOFF_WINDOW), the next attempt waits BASE, 2*BASE,
@@ -154,9 +185,23 @@ class Config:
     # forms' POSTs per address.
     SIGNIN_LIMIT_PER_ADDRESS = "60 per minute;1000 per hour"
     PASSWORD_RECOVERY_LIMIT_PER_ADDRESS = "10 per hour"
+    # The public check of a letter's verification code (issue 15): requests that carry a code, per address.
+    LETTER_VERIFY_LIMIT_PER_ADDRESS = "30 per minute;300 per day"
     # Reverse proxies in front of the application whose X-Forwarded-For/-Proto are believed (the
     # last this many hops): 0 = none, the client address is the peer's. Environment: the same.
     TRUSTED_PROXY_COUNT = 0
+
+    # What operators look at (issue 17, README "Running on several hosts"). /metrics answers
+    # clients in METRICS_ALLOWED_NETWORKS (CIDR, comma-separated in the environment) or with
+    # "Authorization: Bearer <METRICS_TOKEN>", anyone else a 404. /readyz is not ready when no
+    # scheduler beat nor job run for READYZ_SCHEDULER_MAX_AGE seconds (0: no such check). LOG_FORMAT: "text" or
+    # "json" (one object a line, with the request id). While the database does not answer, pages
+    # are a 503 with Retry-After: DATABASE_RETRY_AFTER seconds. Environment: the same names.
+    METRICS_ALLOWED_NETWORKS: tuple[str, ...] = ("127.0.0.1/32",)
+    METRICS_TOKEN: str | None = None
+    READYZ_SCHEDULER_MAX_AGE = 120
+    LOG_FORMAT = "text"
+    DATABASE_RETRY_AFTER = 30
 
     # Notifications: e-mail over SMTP (off without a host), retries with exponential back-off.
     SMTP_HOST: str | None = None
@@ -170,7 +215,15 @@ class Config:
     NOTIFY_MAX_ATTEMPTS = 8
     NOTIFY_BACKOFF_SECONDS = 60  # 1, 2, 4 ... minutes, at most NOTIFY_BACKOFF_MAX_SECONDS
     NOTIFY_BACKOFF_MAX_SECONDS = 6 * 3600
-    NOTIFY_CLAIM_SECONDS = 300  # a claimed notice not marked sent by then is tried again
+    # A dispatcher's claim on a notice lapses this long after its last heartbeat (renewed every
+    # third of it while the dispatcher lives): a dead dispatcher's notices are tried again then.
+    NOTIFY_CLAIM_SECONDS = 60
+    NOTIFY_RUN_BUDGET_SECONDS = 120  # per channel and run; the rest waits for the next run
+    NOTIFY_WEBHOOK_CONCURRENCY = 4  # webhook hosts served at once, one message at a time each
+    # A host (the SMTP server, a webhook host) that failed this many times in a row is skipped
+    # for NOTIFY_BREAKER_SECONDS, its notices waiting without an attempt counted (0: never).
+    NOTIFY_BREAKER_FAILURES = 5
+    NOTIFY_BREAKER_SECONDS = 300
     WEBHOOK_TIMEOUT = 10
     # Webhook addresses (issue 13, app/services/webhook_url.py): https only; every address the host
     # resolves to must be public, unless in WEBHOOK_ALLOWED_NETWORKS (CIDR networks, e.g. a known
@@ -204,6 +257,10 @@ class Config:
     OIDC_ROLES = {"legal_representative": "legal_representative", "agent": "agent"}  # role claim -> capacity
     OIDC_LEEWAY = 60  # seconds of clock skew allowed on the ID token's exp and iat
     OIDC_TIMEOUT = 10  # seconds, each call to the provider
+
+    # Letters (issue 15): the platform's name at their head and foot, as the issuing body signs them.
+    # Environment: the same name.
+    PLATFORM_NAME = "公共信用信息平台"
 
     # Demo mode lists the demo accounts on the sign-in page. Never in production.
     DEMO_MODE = False
@@ -249,9 +306,14 @@ class TestingConfig(Config):
     WEBHOOK_REQUIRE_HTTPS = False
     WEBHOOK_ALLOWED_NETWORKS = ("127.0.0.1/32",)
     PASSWORD_RECOVERY_LIMIT_PER_ADDRESS = "100000 per hour"
+    READYZ_SCHEDULER_MAX_AGE = 0  # no scheduler runs beside the tests; the readiness tests set it
+    LETTER_VERIFY_LIMIT_PER_ADDRESS = "100000 per hour"
+    STATISTICS_CACHE_SECONDS = 0  # each test sees its own data
 
 
 class ProductionConfig(Config):
+    STORAGE_BACKEND = "database"  # every host reads what one stored (docs/storage.md)
+
     @classmethod
     def validate(cls) -> None:
         missing = [name for name in ("DATABASE_URL", "SECRET_KEY", "PUBLIC_BASE_URL") if not os.environ.get(name)]
@@ -286,12 +348,18 @@ def load_config(name: str | None = None) -> dict:
         settings["SECRET_KEY"] = os.environ["SECRET_KEY"]
     elif cls is DevelopmentConfig:
         settings["SECRET_KEY"] = os.environ.get("SECRET_KEY") or _development_secret()
-    for key in ("SMTP_HOST", "SMTP_USER", "SMTP_PASSWORD", "MAIL_FROM", "UPLOAD_DIR", "PUBLIC_BASE_URL"):
+    for key in ("SMTP_HOST", "SMTP_USER", "SMTP_PASSWORD", "MAIL_FROM", "UPLOAD_DIR", "PUBLIC_BASE_URL", "PLATFORM_NAME"):
         if key in os.environ:
             settings[key] = os.environ[key]
     if "SMTP_PORT" in os.environ:
         settings["SMTP_PORT"] = int(os.environ["SMTP_PORT"])
-    for key in [k for k in settings if k.startswith("IMPORT_MAX_") or k == "IMPORT_INLINE_MAX_BYTES"]:
+    for key in [k for k in settings if k.startswith("NOTIFY_")]:
+        if os.environ.get(key):
+            try:
+                settings[key] = int(os.environ[key])
+            except ValueError:
+                raise ConfigError(f"{key} is a whole number") from None
+    for key in [k for k in settings if k.startswith(("IMPORT_MAX_", "JOB_")) or k == "IMPORT_INLINE_MAX_BYTES"]:
         if os.environ.get(key):
             try:
                 settings[key] = int(os.environ[key])
@@ -304,6 +372,8 @@ def load_config(name: str | None = None) -> dict:
     _load_two_factor(settings, production=cls is ProductionConfig)
     _load_throttles(settings)
     _load_webhooks(settings, production=cls is ProductionConfig)
+    _load_storage(settings, production=cls is ProductionConfig)
+    _load_operations(settings)
     return settings
 
 
@@ -343,7 +413,7 @@ def _load_throttles(settings: dict) -> None:
                 raise ConfigError(f"{key} is a whole number of days, at least 1")
             settings[key] = timedelta(days=days)
     for key in ("SIGNIN_BACKOFF_FREE_FAILURES", "SIGNIN_BACKOFF_BASE_SECONDS", "SIGNIN_BACKOFF_CAP_SECONDS",
-                "RETIREMENT_NOTICE_WORKING_DAYS"):
+                "RETIREMENT_NOTICE_WORKING_DAYS", "STATISTICS_MIN_CELL"):
         if os.environ.get(key):
             try:
                 settings[key] = int(os.environ[key])
@@ -354,7 +424,7 @@ def _load_throttles(settings: dict) -> None:
 
 
 _LIMITS = ("PUBLIC_QUERY_LIMIT_PER_ADDRESS", "PUBLIC_QUERY_LIMIT_PER_IDENTIFIER", "SIGNUP_LIMIT_PER_ADDRESS",
-           "SIGNIN_LIMIT_PER_ADDRESS", "PASSWORD_RECOVERY_LIMIT_PER_ADDRESS")
+           "SIGNIN_LIMIT_PER_ADDRESS", "PASSWORD_RECOVERY_LIMIT_PER_ADDRESS", "LETTER_VERIFY_LIMIT_PER_ADDRESS")
 
 
 def _load_webhooks(settings: dict, production: bool) -> None:
@@ -431,3 +501,60 @@ def _development_secret() -> str:
         path.write_text(os.urandom(32).hex())
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _load_storage(settings: dict, production: bool) -> None:
+    """The STORAGE_ settings from the environment, checked: S3 needs its bucket, and production
+    keeps files on local disk only where the operator says every host mounts the directory."""
+    for key in ("STORAGE_BACKEND", "STORAGE_S3_BUCKET", "STORAGE_S3_PREFIX", "STORAGE_S3_ENDPOINT_URL",
+                "STORAGE_S3_REGION", "STORAGE_S3_ADDRESSING_STYLE", "STORAGE_S3_ACCESS_KEY_ID",
+                "STORAGE_S3_SECRET_ACCESS_KEY"):
+        if os.environ.get(key):
+            settings[key] = os.environ[key]
+    if os.environ.get("STORAGE_LOCAL_SHARED"):
+        settings["STORAGE_LOCAL_SHARED"] = os.environ["STORAGE_LOCAL_SHARED"].lower() in ("1", "true", "yes")
+    if os.environ.get("STORAGE_ORPHAN_GRACE"):
+        try:
+            hours = int(os.environ["STORAGE_ORPHAN_GRACE"])
+        except ValueError:
+            hours = 0
+        if hours < 1:
+            raise ConfigError("STORAGE_ORPHAN_GRACE is a whole number of hours, at least 1")
+        settings["STORAGE_ORPHAN_GRACE"] = timedelta(hours=hours)
+    if settings["STORAGE_BACKEND"] not in ("local", "database", "s3"):
+        raise ConfigError(f"STORAGE_BACKEND is local, database or s3, not {settings['STORAGE_BACKEND']!r}")
+    if settings["STORAGE_BACKEND"] == "s3" and not settings["STORAGE_S3_BUCKET"]:
+        raise ConfigError("STORAGE_BACKEND=s3 needs STORAGE_S3_BUCKET")
+    if settings["STORAGE_S3_ADDRESSING_STYLE"] not in ("auto", "path", "virtual"):
+        raise ConfigError("STORAGE_S3_ADDRESSING_STYLE is auto, path or virtual")
+    if production and settings["STORAGE_BACKEND"] == "local" and not settings["STORAGE_LOCAL_SHARED"]:
+        raise ConfigError("STORAGE_BACKEND=local in production keeps each host's files to itself: use database or "
+                          "s3, or set STORAGE_LOCAL_SHARED=1 if UPLOAD_DIR is one directory every host mounts")
+
+
+def _load_operations(settings: dict) -> None:
+    """The metrics, readiness and log settings from the environment, checked at start."""
+    if os.environ.get("METRICS_ALLOWED_NETWORKS") is not None:
+        settings["METRICS_ALLOWED_NETWORKS"] = tuple(
+            n.strip() for n in os.environ["METRICS_ALLOWED_NETWORKS"].split(",") if n.strip())
+    for network in settings["METRICS_ALLOWED_NETWORKS"]:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(f"METRICS_ALLOWED_NETWORKS: {network!r} is not an IP network such as 10.1.2.0/24") from None
+    if os.environ.get("METRICS_TOKEN"):
+        if len(os.environ["METRICS_TOKEN"]) < 32:
+            raise ConfigError("METRICS_TOKEN must be at least 32 characters long")
+        settings["METRICS_TOKEN"] = os.environ["METRICS_TOKEN"]
+    if os.environ.get("LOG_FORMAT"):
+        settings["LOG_FORMAT"] = os.environ["LOG_FORMAT"].lower()
+    if settings["LOG_FORMAT"] not in ("text", "json"):
+        raise ConfigError("LOG_FORMAT is text or json")
+    for key in ("READYZ_SCHEDULER_MAX_AGE", "DATABASE_RETRY_AFTER"):
+        if os.environ.get(key):
+            try:
+                settings[key] = int(os.environ[key])
+            except ValueError:
+                raise ConfigError(f"{key} is a whole number of seconds") from None
+        if settings[key] < 0:
+            raise ConfigError(f"{key} is a whole number of seconds")

@@ -10,14 +10,32 @@ from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from app import clock
 from app.cli import register_cli
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
-from app.logging_setup import install_scrubber
-from app.web import admin, api, auth, binding, cases, dept, desk, filters, oidc, passwords, portal, public, two_factor
+from app.logging_setup import install_request_logging, install_scrubber
+from app.web import (
+    admin,
+    api,
+    auth,
+    binding,
+    cases,
+    dept,
+    desk,
+    filters,
+    health,
+    letters,
+    metrics,
+    oidc,
+    passwords,
+    portal,
+    public,
+    two_factor,
+)
 from app.web.access import enforce_access_rules
 from app.web.errors import register_error_handlers
 from app.web.home import refuse_unsafe_next
@@ -72,10 +90,29 @@ def _trust_proxies(app: Flask) -> None:
 def _init_logging(app: Flask) -> None:
     install_scrubber()
     install_link_token_filter()  # the tokens of password and sign-up links (issue 13)
+    install_request_logging(app)  # the request id; LOG_FORMAT=json (issue 17)
+
+
+def _end_sessions_safely(app: Flask) -> None:
+    """End each request's session whatever the database does meanwhile: after a database
+    restart, rolling back a connection the server dropped raises (its answer is already made),
+    and Flask-SQLAlchemy's own teardown would turn that into a bare 500 (issue 17). The pool has
+    discarded the connection by then; the next request gets a fresh one."""
+    app.teardown_appcontext_funcs[:] = [f for f in app.teardown_appcontext_funcs
+                                        if getattr(f, "__func__", None) is not type(db)._teardown_session]
+
+    @app.teardown_appcontext
+    def end_session(exc: BaseException | None) -> None:
+        try:
+            db.session.remove()
+        except SQLAlchemyError:
+            app.logger.warning("the database dropped the connection while the request's session ended")
+            db.session.registry.clear()
 
 
 def _init_extensions(app: Flask) -> None:
     db.init_app(app)
+    _end_sessions_safely(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -124,9 +161,15 @@ def _register_blueprints(app: Flask) -> None:
             super().__init__(url_map, min=1, max=2**31 - 1)
 
     app.url_map.converters["id"] = IdConverter
-    for module in (public, auth, passwords, oidc, two_factor, portal, binding, desk, dept, admin, api, cases):
+    for module in (public, auth, passwords, oidc, two_factor, portal, binding, desk, dept, admin, api, cases, letters, health,
+                   metrics):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # the API authenticates every call with a key, not a cookie
+    for probe in (health.bp, metrics.bp):  # probes and scrapes (issue 17): no throttle, no form
+        csrf.exempt(probe)
+        limiter.exempt(probe)
+    app.before_request(health.skip_session)
+    metrics.register(app)
     app.before_request(refuse_nul_characters)
     app.before_request(refuse_unsafe_next)
     app.before_request(check_signed_in_session)

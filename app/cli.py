@@ -25,10 +25,14 @@ from app.services.admin import (
     expire_job,
     has_data,
     job_health,
+    job_lock,
     latest_recompute,
     recompute,
+    rehearse,
     run_job,
     run_recompute,
+    scheduler_alive,
+    scheduler_last_seen,
     seed_demo,
     sla_job,
 )
@@ -36,6 +40,7 @@ from app.services.cases import queue_count_drift, recount_queues
 from app.services.forecast import MAX_HORIZON, forecast, forecast_csv
 from app.services.notices import dispatch_pending, retry_notices
 from app.services.records import import_records, list_due_records
+from app.services.uploads import copy_local_files
 
 
 def _day(value: str) -> date:
@@ -47,6 +52,19 @@ def _day(value: str) -> date:
 
 def register_cli(app: Flask) -> None:
     register_job_cli(app)
+
+    @app.cli.group("storage")
+    def storage_group() -> None:
+        """Stored files: evidence, identity documents, queued imports (docs/storage.md)."""
+
+    @storage_group.command("copy-local")
+    def storage_copy_local() -> None:
+        """Copy the files of UPLOAD_DIR into STORAGE_BACKEND (database or s3), before every host uses it."""
+        try:
+            copied, present = copy_local_files()
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"storage: {copied} file(s) copied to {app.config['STORAGE_BACKEND']}, {present} already there")
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when data is already there.")
@@ -151,17 +169,24 @@ def _as_of(at):
     return clock.frozen_clock(at) if at is not None else nullcontext()
 
 
-def _refuse_future_writes(at, allow_future: bool) -> None:
+def _in_future(at) -> bool:
+    return at is not None and at > clock.now()
+
+
+def _refuse_future_writes(at, would: str) -> None:
     """A sweep as of a later instant commits real changes (records retired, deadlines marked
-    breached, notices sent) before their time: only on purpose. ``--dry-run`` rehearses."""
-    if at is not None and at > clock.now() and not allow_future:
-        raise click.UsageError(
-            f"{at.isoformat()} is later than now: a sweep as of it would commit real changes ahead of their time. "
-            "Use --dry-run to rehearse, or --allow-future on a copy of the database.")
+    breached, notices sent) before their time: only on purpose (``--commit``). Refused, it says
+    what it would have done, and exits 2."""
+    click.echo(f"as of {at.isoformat()}: {would}; nothing written")
+    raise click.UsageError(
+        f"{at.isoformat()} is later than now: a sweep as of it would commit real changes ahead of their time. "
+        "Use --dry-run to rehearse, or --commit to write them (a copy of the database).")
 
 
-_ALLOW_FUTURE = click.option("--allow-future", is_flag=True,
-                             help="Let --now be later than the real time and commit (a rehearsal database).")
+def _commit_option(command):
+    command = click.option("--allow-future", "commit", is_flag=True, hidden=True)(command)  # its former name
+    return click.option("--commit", "commit", is_flag=True,
+                        help="With --now later than the real time: commit what it does (a rehearsal database).")(command)
 
 
 def register_job_cli(app: Flask) -> None:
@@ -173,15 +198,16 @@ def register_job_cli(app: Flask) -> None:
     @click.option("--now", "at", help="Run as of this instant (ISO-8601), e.g. to catch up or rehearse.")
     @click.option("--dry-run", is_flag=True, help="List what would retire and change nothing.")
     @click.option("--batch-size", type=click.IntRange(1, 100_000), default=10_000, show_default=True)
-    @_ALLOW_FUTURE
-    def expire_command(at: str | None, dry_run: bool, batch_size: int, allow_future: bool) -> None:
+    @_commit_option
+    def expire_command(at: str | None, dry_run: bool, batch_size: int, commit: bool) -> None:
         """Retire every record whose publicity has ended; the last line says how many."""
         instant = _instant(at)
-        if not dry_run:
-            _refuse_future_writes(instant, allow_future)
+        refused = _in_future(instant) and not commit
         with _as_of(instant):
-            if dry_run:
+            if dry_run or refused:
                 due = list_due_records()
+                if not dry_run:
+                    _refuse_future_writes(instant, f"would retire {len(due)} record(s)")
                 for record in due:
                     click.echo(f"{record.id}\t{record.department.code}\t{record.decision_number}\t{record.publicity_end}")
                 click.echo(f"would retire {len(due)}")
@@ -194,12 +220,21 @@ def register_job_cli(app: Flask) -> None:
 
     @sweep_group.command("sla")
     @click.option("--now", "at", help="Run as of this instant (ISO-8601).")
-    @_ALLOW_FUTURE
-    def sla_command(at: str | None, allow_future: bool) -> None:
+    @click.option("--dry-run", is_flag=True, help="Say what it would mark and send, and change nothing.")
+    @_commit_option
+    def sla_command(at: str | None, dry_run: bool, commit: bool) -> None:
         """Mark deadlines due soon and breached, escalate, lapse; write the notices."""
         instant = _instant(at)
-        _refuse_future_writes(instant, allow_future)
+        refused = _in_future(instant) and not commit
         with _as_of(instant):
+            if dry_run or refused:
+                would = rehearse(sla_job)
+                summary = (f"would mark due soon {would.due_soon}, breached {would.breached}, "
+                           f"escalations {would.escalations}, automatic transitions {would.auto_transitions}")
+                if not dry_run:
+                    _refuse_future_writes(instant, summary)
+                click.echo(summary)
+                return
             result = sla_job()
         click.echo(f"due soon {result.due_soon}, breached {result.breached}, "
                    f"escalations {result.escalations}, automatic transitions {result.auto_transitions}")
@@ -211,10 +246,15 @@ def register_job_cli(app: Flask) -> None:
     @outbox_group.command("dispatch")
     @click.option("--limit", type=click.IntRange(1, 100_000), default=500, show_default=True)
     def dispatch_command(limit: int) -> None:
-        """Deliver the notices that are due (inbox, e-mail, webhooks)."""
-        result = dispatch_pending(limit)
+        """Deliver the notices that are due (inbox, e-mail, webhooks), under the dispatch job's lock:
+        never beside the scheduler's run (each notice's claim is its own, besides)."""
+        with job_lock("dispatch") as acquired:
+            if not acquired:
+                click.echo("dispatch: skipped, another process runs it")
+                return
+            result = dispatch_pending(limit)
         click.echo(f"claimed {result.claimed}, sent {result.sent} in {result.messages} message(s), "
-                   f"retrying {result.retrying}, dead {result.dead}")
+                   f"retrying {result.retrying}, dead {result.dead}, postponed {result.postponed}")
 
     @outbox_group.command("retry")
     @click.argument("ids", nargs=-1, type=int, required=True)
@@ -240,7 +280,11 @@ def register_job_cli(app: Flask) -> None:
     def run_once_command(job: str) -> None:
         """Run one job now, under its lock, and record its heartbeat."""
         outcome = run_job(job)
-        click.echo(f"{job}: {outcome.result}" if outcome.ran else f"{job}: skipped, another process runs it")
+        if outcome.ran:
+            click.echo(f"{job}: {outcome.result}")
+        else:
+            until = outcome.held_until.isoformat() if outcome.held_until else "-"
+            click.echo(f"{job}: skipped, {outcome.held_by or 'another process'} runs it (lease until {until})")
 
     @scheduler_group.command("status")
     def scheduler_status_command() -> None:
@@ -250,7 +294,13 @@ def register_job_cli(app: Flask) -> None:
             last = h.last_finished_at.isoformat() if h.last_finished_at else "-"
             click.echo(f"{h.name:<9} every {int(h.every.total_seconds())}s  last {last}  "
                        f"{h.last_duration_ms or 0}ms  runs {h.runs}  failures {h.failures}  {behind}"
+                       + (f"  held by {h.locked_by} until {h.locked_until.isoformat()}" if h.running else "")
+                       + (f"  skips {h.skips}, last {h.last_skipped_at.isoformat()}" if h.last_skipped_at else "")
+                       + (f"  queued since {h.requested_at.isoformat()}" if h.requested_at else "")
                        + (f"  error: {h.last_error}" if h.last_error else ""))
+        seen = scheduler_last_seen()
+        click.echo(f"scheduler last seen {seen.isoformat() if seen else 'never'}"
+                   + ("" if scheduler_alive(seen) else " (none running)"))
 
     @app.cli.group("policy")
     def policy_group() -> None:

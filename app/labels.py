@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from workflows import ALL_WORKFLOWS, BINDING, CASE_WORKFLOWS, RECORD
+from workflows import ALL_WORKFLOWS, BINDING, CASE_WORKFLOWS, RECORD, RecordTrigger
 
 LABELS = {
     "role": {
@@ -168,7 +168,7 @@ LABELS = {
     },
     "import_action": {  # what an import row does (its action column)
         "new": _l("New record (leave the column empty)"),
-        "correct": _l("Correction of a record already provided"),
+        str(RecordTrigger.CORRECT): _l("Correction of a record already provided"),  # the row's trigger
     },
     "guard": {
         "record_in_publicity": _l("record in publicity"),

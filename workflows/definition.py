@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cached_property
 
 from transitions import Machine, MachineError
@@ -123,6 +124,36 @@ class Finding:
     corrects: bool = False  # the actor gives the record's corrected fields with this finding
 
 
+class LetterKind(StrEnum):
+    """The written notices a case's steps issue to the applicant, each a numbered letter (issue 15)."""
+
+    ACCEPTANCE = "acceptance"  # 受理通知书
+    NON_ACCEPTANCE = "non_acceptance"  # 不予受理告知书
+    SUPPLEMENT_REQUEST = "supplement_request"  # 补正材料通知书
+    OBJECTION_DECISION = "objection_decision"  # 异议处理决定书
+    REPAIR_APPROVAL = "repair_approval"  # 信用修复决定书
+    REPAIR_REFUSAL = "repair_refusal"  # 不予修复决定书
+    COMPLAINT_REPLY = "complaint_reply"  # 投诉答复书
+
+
+@dataclass(frozen=True)
+class Letter:
+    """The letter a transition issues (``Transition.letter``): its kind, and what it tells in a few
+    words (``result``), which the letter states and its public verification page confirms."""
+
+    kind: LetterKind
+    result: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", LetterKind(self.kind))  # refuses an unknown kind
+
+
+# The letters of the first decision on an application, alike in every case workflow.
+ACCEPTED = Letter(LetterKind.ACCEPTANCE, N_("Accepted"))
+NOT_ACCEPTED = Letter(LetterKind.NON_ACCEPTANCE, N_("Not accepted"))
+SUPPLEMENT_ASKED = Letter(LetterKind.SUPPLEMENT_REQUEST, N_("Supplement of material requested"))
+
+
 @dataclass(frozen=True)
 class Transition:
     trigger: str
@@ -145,6 +176,9 @@ class Transition:
     # Puts the case before its department (a referral, an opinion request, a complaint handed to
     # it): from then on, and only then, the department sees the case. Deny by default.
     refers: bool = False
+    letter: Letter | None = None  # the written notice the applicant receives of this step
+    # The public statistics count this move as "<kinds>_<counted_as>" (``services.statistics``).
+    counted_as: str | None = None
 
     def __post_init__(self) -> None:
         # StrEnum members (the record table) become bare names: the machine wants strings.

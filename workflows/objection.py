@@ -1,13 +1,18 @@
 """Objection (异议): a subject says a record is wrong (DESIGN section 5, SLA in section 9)."""
 from workflows.definition import (
+    ACCEPTED,
     APPLICANT,
     DEPARTMENT,
     N_,
     NO_SLA,
+    NOT_ACCEPTED,
     STAFF,
+    SUPPLEMENT_ASKED,
     SYSTEM,
     Clock,
     Finding,
+    Letter,
+    LetterKind,
     State,
     Workflow,
     handling,
@@ -73,12 +78,12 @@ OBJECTION = Workflow(
     transitions=(
         # The mark was set on submission; acceptance sets it again only if it is missing (an
         # objection filed before marking at receipt, or a mark cleared meanwhile): idempotent.
-        transition("accept", "submitted", "accepted", STAFF, label=N_("Accept"), bulk=True,
-                   guards=["record_in_publicity"], effects=["mark_under_objection"]),
-        transition("not_accept", "submitted", "not_accepted", STAFF, reason=True, label=N_("Not accept"),
-                   templates=NOT_ACCEPT_TEMPLATES, effects=["clear_objection_mark"]),
+        transition("accept", "submitted", "accepted", STAFF, counted_as="accepted", label=N_("Accept"), bulk=True,
+                   guards=["record_in_publicity"], effects=["mark_under_objection"], letter=ACCEPTED),
+        transition("not_accept", "submitted", "not_accepted", STAFF, reason=True, counted_as="not_accepted", label=N_("Not accept"),
+                   templates=NOT_ACCEPT_TEMPLATES, effects=["clear_objection_mark"], letter=NOT_ACCEPTED),
         transition("request_supplement", "submitted", "awaiting_supplement", STAFF, reason=True,
-                   label=N_("Ask for supplement"), templates=SUPPLEMENT_TEMPLATES),
+                   label=N_("Ask for supplement"), templates=SUPPLEMENT_TEMPLATES, letter=SUPPLEMENT_ASKED),
         transition("supplement", "awaiting_supplement", "submitted", APPLICANT, label=N_("Supply material"),
                    answers=True, guards=["is_applicant", "supplement_window_open"]),
         transition("lapse", "awaiting_supplement", "lapsed", SYSTEM, label=N_("Lapse"),
@@ -90,19 +95,25 @@ OBJECTION = Workflow(
                    effects=["take_corrections"]),
         transition("decide_correct", "replied", "decided", STAFF, reason=True, label=N_("Decide: correct"),
                    outcome="correct", corrects=True, effects=["clear_objection_mark", "correct_record"],
+                   letter=Letter(LetterKind.OBJECTION_DECISION, N_("Objection upheld: the record is corrected")),
                    templates=(N_("The department confirmed an error in the published record; "
                                  "it has been corrected as shown."),)),
         transition("decide_revoke", "replied", "decided", STAFF, reason=True, label=N_("Decide: revoke"),
                    outcome="revoke", effects=["clear_objection_mark", "revoke_record"],
+                   letter=Letter(LetterKind.OBJECTION_DECISION, N_("Objection upheld: the record is revoked")),
                    templates=(N_("The underlying decision was revoked; the record is withdrawn from publicity."),)),
         transition("decide_maintain", "replied", "decided", STAFF, reason=True, label=N_("Decide: maintain"),
                    outcome="maintain", effects=["clear_objection_mark"],
+                   letter=Letter(LetterKind.OBJECTION_DECISION,
+                                 N_("Objection not upheld: the record is maintained")),
                    templates=(N_("The department verified the record as accurate; "
                                  "it is maintained and the objection mark removed."),)),
         # Unresolved: the department's verification and the objection are both recorded, and
         # the record keeps its "under objection" mark in public.
         transition("decide_unresolved", "replied", "decided", STAFF, reason=True, label=N_("Decide: unresolved"),
                    outcome="unresolved",
+                   letter=Letter(LetterKind.OBJECTION_DECISION,
+                                 N_("The facts could not be established: the objection is recorded with the record")),
                    templates=(N_("The facts could not be established; "
                                  "the department's verification and the objection are both recorded."),)),
         transition("close", "decided", "closed", (*STAFF, SYSTEM), label=N_("Close")),

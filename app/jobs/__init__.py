@@ -2,11 +2,14 @@
 
 Each job body is ``app.services.admin.run_job``, which takes a database lock first, so several
 scheduler processes on several hosts can run side by side: one does each run, the others skip.
+Every ``JOB_POLL_SECONDS`` the process writes that it lives and starts the jobs an admin asked
+to run now (the web request only queues them).
 """
 from __future__ import annotations
 
 import logging
 import signal
+from datetime import datetime
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -20,9 +23,11 @@ from app.services.admin import (
     JOBS,
     RECOMPUTE_JOB,
     RECOMPUTE_POLL_EVERY,
+    requested_jobs,
     run_job,
     run_queued_import,
     run_recompute,
+    scheduler_beat,
 )
 
 log = logging.getLogger(__name__)
@@ -38,6 +43,7 @@ def _runner(app: Flask, name: str):
                 return
             if outcome.ran:
                 log.info("job %s done in %.2fs: %s", name, outcome.seconds, outcome.result)
+            # a skip is logged by the lock, with who holds the job and until when
 
     run.__name__ = f"{name}_job"
     return run
@@ -93,6 +99,38 @@ def add_import_poll(app: Flask, scheduler) -> None:
                       id=IMPORT_JOB, name=IMPORT_JOB, next_run_time=clock.now())
 
 
+JOB_REQUESTS = "job_requests"
+
+
+def _request_runner(app: Flask, scheduler, started_at: datetime):
+    def run() -> None:
+        with app.app_context():
+            try:
+                scheduler_beat(started_at)
+                asked = requested_jobs()
+            except Exception:  # a database away for a moment: the next poll tries again
+                log.exception("scheduler heartbeat or job requests failed")
+                return
+            for name in asked:
+                if scheduler.get_job(name) is not None:
+                    log.info("job %s: run now (an admin asked, or its last run did not finish)", name)
+                    # The job's own slot (one instance at a time); its schedule goes on from this run.
+                    scheduler.modify_job(name, next_run_time=datetime.now(clock.PLATFORM_TZ))
+
+    run.__name__ = "job_requests_poll"
+    return run
+
+
+def add_job_request_poll(app: Flask, scheduler, started_at: datetime) -> None:
+    """Every ``JOB_POLL_SECONDS``: write that this process lives (``scheduler_process``, which
+    the readiness check reads), then start the jobs an admin asked to run now and that no
+    process is running. The run itself takes the job's lock as any run does, and clears the request."""
+    every = int(app.config.get("JOB_POLL_SECONDS") or 5)
+    scheduler.add_job(_request_runner(app, scheduler, started_at),
+                      IntervalTrigger(seconds=every, timezone=clock.PLATFORM_TZ),
+                      id=JOB_REQUESTS, name=JOB_REQUESTS, next_run_time=datetime.now(clock.PLATFORM_TZ))
+
+
 def build_scheduler(app: Flask, scheduler_class=BlockingScheduler):
     scheduler = scheduler_class(
         timezone=clock.PLATFORM_TZ,
@@ -113,6 +151,7 @@ def run_scheduler(app: Flask) -> None:
     scheduler = build_scheduler(app)
     add_recompute_poll(app, scheduler)
     add_import_poll(app, scheduler)
+    add_job_request_poll(app, scheduler, datetime.now(clock.PLATFORM_TZ))
 
     def stop(signum, frame):
         log.info("scheduler stopping (signal %s)", signum)

@@ -6,6 +6,7 @@ from app.models.calendar import CalendarOverride
 from app.models.case import Attachment, Case, CaseEvent, CaseNumberCounter, QueueCount, Timer
 from app.models.import_run import ImportRun, ImportState
 from app.models.jobs import JobRun, RecomputeRun, RecomputeState
+from app.models.letter import Letter, LetterNumberCounter
 from app.models.notification import Notification
 from app.models.org import Department, Subject, SubjectNameMismatch, User
 from app.models.personal import PersonalData
@@ -13,6 +14,7 @@ from app.models.policy import Policy
 from app.models.record import CreditRecord, ExpiryRun, RecordEvent
 from app.models.security import PasswordReset, SignInAttempt, SignUpRequest
 from app.models.session import UserSession
+from app.models.stored_blob import StoredBlob
 from app.models.two_factor import RecoveryCode, TwoFactor, TwoFactorChallenge
 from app.models.webhook import WebhookSubscription
 
@@ -33,6 +35,8 @@ __all__ = [
     "ImportRun",
     "ImportState",
     "JobRun",
+    "Letter",
+    "LetterNumberCounter",
     "Notification",
     "PasswordReset",
     "PersonalData",
@@ -43,6 +47,7 @@ __all__ = [
     "RecoveryCode",
     "SignInAttempt",
     "SignUpRequest",
+    "StoredBlob",
     "Subject",
     "SubjectBinding",
     "SubjectNameMismatch",

@@ -15,8 +15,11 @@ class JobRun(Base):
     """The last run of a job and, while one runs, who holds it.
 
     On PostgreSQL the job lock is an advisory lock; on SQLite it is the lease in
-    ``locked_by``/``locked_until`` here. Either way the heartbeat columns say when the job
-    last ran, how long it took, what it did and how far behind it is.
+    ``locked_by``/``locked_until`` here, renewed every few seconds while the job runs (on
+    PostgreSQL the same columns are kept for operators to read). Either way the heartbeat
+    columns say when the job last ran, how long it took, what it did and how far behind it is.
+    Lease, heartbeat, skip and request instants are the real wall clock, never the platform
+    clock that ``--now`` and the tests move.
     """
 
     __tablename__ = "job_run"
@@ -32,6 +35,21 @@ class JobRun(Base):
     last_host: Mapped[str | None] = mapped_column(String(120))
     runs: Mapped[int] = mapped_column(default=0, server_default="0")
     failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    heartbeat_at: Mapped[datetime | None]  # the running job's holder was alive then (its lease renewal)
+    last_skipped_at: Mapped[datetime | None]  # a run found the job held elsewhere
+    skips: Mapped[int] = mapped_column(default=0, server_default="0")
+    requested_at: Mapped[datetime | None]  # an admin's "run now", until a run starts
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+
+class SchedulerProcess(Base):
+    """A scheduler process, and when it was last seen alive (written every few seconds)."""
+
+    __tablename__ = "scheduler_process"
+
+    holder: Mapped[str] = mapped_column(String(120), primary_key=True)  # host:pid
+    started_at: Mapped[datetime]
+    seen_at: Mapped[datetime]
 
 
 class RecomputeState(StrEnum):

@@ -25,6 +25,8 @@ class Notification(Base):
         # The dispatcher asks "pending, due for a (re)try".
         Index("ix_notification_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_notification_recipient_user_read", "recipient_user_id", "read_at"),
+        # The heartbeat and the outcome find a run's rows by its claim.
+        Index("ix_notification_claimed_by", "claimed_by"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,6 +44,10 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(default=clock.now)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The dispatcher run holding the notice (its token) and until when, extended while it runs
+    # (app/services/notices/dispatch.py); NULL when no run holds it.
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     sent_at: Mapped[datetime | None]
     read_at: Mapped[datetime | None]

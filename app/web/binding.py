@@ -101,4 +101,5 @@ def show(binding_id: int):
 @roles(*STAFF)
 def document(binding_id: int, document_id: int):
     doc = bindings.get_document(binding_id, document_id)
-    return send_file(doc.path, mimetype=doc.content_type, as_attachment=True, download_name=doc.filename, max_age=0)
+    return send_file(doc.source, mimetype=doc.content_type, as_attachment=True, download_name=doc.filename, max_age=0,
+                     etag=doc.etag)

@@ -118,5 +118,5 @@ def act(case_id: int):
 def download(case_id: int, attachment_id: int):
     """Evidence files, only to those who may see the case, never from the web root."""
     file = cases.get_download(current_user, case_id, attachment_id)
-    return send_file(file.path, mimetype=file.content_type, as_attachment=True, download_name=file.filename,
-                     max_age=0)
+    return send_file(file.source, mimetype=file.content_type, as_attachment=True, download_name=file.filename,
+                     max_age=0, etag=file.etag)

@@ -32,11 +32,12 @@ def bar_chart(rows: list[tuple[str, int, int]], title: str, width: int = 640) ->
     return Markup("".join(parts))
 
 
-def day_columns(days: list[tuple[str, bool, int, int]], title: str, legend: tuple[str, str],
-                width: int = 760) -> Markup:
-    """Two counts per day side by side, (label, working day, first, second) per column: records
-    retiring and deadlines falling due in the forecast. Rest days are shaded; every seventh day
-    and the first are labelled. The numbers are in the table beside it, for screen readers too."""
+def paired_columns(days: list[tuple[str, bool, int, int]], title: str, legend: tuple[str, str],
+                   width: int = 760) -> Markup:
+    """Two counts per column side by side, (label, working day, first, second) each: the
+    forecast's records retiring and deadlines falling due per day (rest days shaded), the
+    statistics' objections per month. Every seventh column and the first are labelled. The
+    numbers are in the table beside it, for screen readers too."""
     height, top, bottom, left = 220, 24, 36, 36
     plot_h, n = height - top - bottom, max(1, len(days))
     step = (width - left - 8) / n

@@ -3,18 +3,28 @@
 The one place of the web layer that touches the session: an error that reaches a handler
 rolls it back (use cases roll back what they started; this covers a failure anywhere else).
 The API's problem details (RFC 9457) are made here too.
+
+A database that does not answer (down, restarting, a cut network, a full pool) is a 503 with
+Retry-After, never a 500 (issue 17): the page says to try again shortly, in the visitor's
+language as the cookie tells it (the account's preference is in the database that is away).
+The engine's pre-ping (config.py) replaces the dead connections at the next checkout, so the
+first request after the database is back is answered as usual.
 """
 from __future__ import annotations
 
 import math
+import sqlite3
 import time
 from datetime import timedelta
 
-from flask import Blueprint, Flask, jsonify, render_template, request
+from flask import Blueprint, Flask, current_app, g, jsonify, render_template, request
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_limiter.errors import RateLimitExceeded
+from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -36,6 +46,7 @@ def _titles() -> dict[int, str]:
         429: _("Too many attempts"),
         500: _("Something went wrong on our side"),
         501: _("Not built yet"),
+        503: _("The service is briefly unavailable"),
     }
 
 
@@ -48,6 +59,8 @@ def _explanations() -> dict[int, str]:
         409: _("The page you saw is out of date. Reload it, check the changes and try again."),
         413: _("Files may be at most 20 MB in all."),
         500: _("The error has been logged. Nothing you submitted before this was lost. Please try again later."),
+        503: _("The platform cannot reach its database at the moment. Please try again in a minute; "
+               "if you had just submitted something, check whether it was saved."),
     }
 
 
@@ -87,6 +100,40 @@ def _too_many_requests():
     return response, status, {"Retry-After": str(wait)}
 
 
+_SQLITE_BUGS = ("no such table", "no such column", "near ", "table ", "incomplete input")
+
+
+def database_unreachable(error: Exception) -> bool:
+    """A failure of the connection, not of the statement: the server is down or restarting, the
+    network cut, the pool exhausted. A constraint or a bad statement stays a 500 (a bug)."""
+    if isinstance(getattr(error, "orig", None), sqlite3.OperationalError) and str(error.orig).startswith(_SQLITE_BUGS):
+        return False  # SQLite says OperationalError for a missing table or column too: a bug
+    if isinstance(error, PoolTimeout | OperationalError | InterfaceError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def _rollback_quietly() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone: nothing to roll back, the pool drops it
+        current_app.logger.debug("rollback after a lost connection failed", exc_info=True)
+
+
+def _service_unavailable():
+    """503 with Retry-After: a page in the visitor's language, problem details for the API."""
+    # Whoever signed in cannot be looked up now: the page is rendered for nobody, so that the
+    # template (and the locale selector) does not ask the database again.
+    g._login_user = AnonymousUserMixin()
+    wait = int(current_app.config.get("DATABASE_RETRY_AFTER") or 30)
+    if request.blueprint == "api" or request.path.startswith("/api/") or request.accept_mimetypes.best == "application/problem+json":
+        response, status = _render(503)
+    else:
+        response = render_template("errors/503.html", wait=_wait_text(wait))
+        status = 503
+    return response, status, {"Retry-After": str(wait), "Cache-Control": "no-store"}
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RateLimitExceeded)
     def rate_limited(error: RateLimitExceeded):
@@ -114,9 +161,24 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(error: HTTPException):
         return _render(error.code or 500)
 
+    def unavailable(error: Exception):
+        _rollback_quietly()
+        # One line, no traceback: an outage makes many, and the database's own log says why.
+        app.logger.warning("database unreachable on %s %s: %s", request.method, request.path,
+                           type(getattr(error, "orig", None) or error).__name__)
+        return _service_unavailable()
+
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(PoolTimeout)
+    def database_error(error: Exception):
+        return unavailable(error) if database_unreachable(error) else unexpected(error)
+
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
-        db.session.rollback()
+        cause = error.__cause__ or error.__context__
+        if cause is not None and database_unreachable(cause):  # a lost connection under another error
+            return unavailable(cause)
+        _rollback_quietly()
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return _render(500)
 

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 
 from app.errors import InvalidInput
 from app.services.forecast import HORIZONS, forecast, forecast_csv
-from app.web.charts import day_columns
+from app.web.charts import paired_columns
 
 
 def horizon() -> int:
@@ -28,7 +28,7 @@ def forecast_page(department_id: int | None, csv_endpoint: str, template: str, *
         return Response(forecast_csv(ahead), mimetype="text/csv",
                         headers={"Content-Disposition": f"attachment; filename=forecast-{ahead.today}-{days}wd.csv"})
     totals = ahead.totals()
-    chart = day_columns([(d.strftime("%m-%d"), working, f.retiring, f.falling_due) for d, working, f in totals],
+    chart = paired_columns([(d.strftime("%m-%d"), working, f.retiring, f.falling_due) for d, working, f in totals],
                         _("Records retiring and deadlines falling due, per day"),
                         (_("Records retiring"), _("Deadlines falling due")))
     parties: dict = {}

@@ -14,7 +14,9 @@ from sqlalchemy import select
 from app import clock
 from app.models import Notification, WebhookSubscription
 from app.models.enums import Channel, NotificationStatus, Role
-from app.services.notices.dispatch import dispatch_pending, retry_notices, sign
+from app.services.notices.delivery import sign
+from app.services.notices.dispatch import dispatch_pending
+from app.services.notices.inbox import retry_notices
 from app.services.notices.outbox import enqueue
 from tests import smtp as smtp_server
 from tests.factories import make_department, make_user

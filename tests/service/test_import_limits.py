@@ -281,7 +281,7 @@ def test_the_check_stops_at_the_error_limit(db, tmp_path, frozen):
     report = _bounded(lambda: import_records(path, make_department()), seconds=3, megabytes=50)
     assert report.rows == 1000 and report.truncated and len(report.errors) == 1001
     assert report.errors[-1] == (0, "", "发现1000处错误后已在第1001行停止检查：请更正后重新上传文件。")
-    assert report.as_csv().splitlines()[-1] == "0,,发现1000处错误后已在第1001行停止检查：请更正后重新上传文件。"
+    assert report.as_csv().splitlines()[-1] == ",,发现1000处错误后已在第1001行停止检查：请更正后重新上传文件。"
 
 
 def test_the_error_limit_comes_from_the_configuration(app, db, tmp_path, frozen, monkeypatch):

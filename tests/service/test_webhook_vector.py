@@ -28,7 +28,7 @@ import pytest
 from app import clock
 from app.models import Notification, WebhookSubscription
 from app.models.enums import Channel, NotificationStatus
-from app.services.notices import dispatch as dispatch_module
+from app.services.notices import delivery as delivery_module
 from app.services.notices import dispatch_pending
 from tests.factories import make_department
 
@@ -166,7 +166,7 @@ def test_the_documented_openssl_check_prints_the_documented_signature():
 
 def test_sign_gives_the_documented_signature():
     v = _vector()
-    assert dispatch_module.sign(v.secret, v.timestamp, v.body) == v.signature
+    assert delivery_module.sign(v.secret, v.timestamp, v.body) == v.signature
 
 
 # -- the product delivers the vector ----------------------------------------------------------
@@ -175,8 +175,8 @@ def test_sign_gives_the_documented_signature():
 def at_the_vectors_instant(monkeypatch):
     """The platform clock and the dispatcher's wall clock both at the vector's timestamp."""
     instant = int(_vector().timestamp)
-    if hasattr(dispatch_module, "time"):  # the signature's timestamp is read from time.time()
-        monkeypatch.setattr(dispatch_module, "time", SimpleNamespace(time=lambda: float(instant)))
+    if hasattr(delivery_module, "time"):  # the signature's timestamp is read from time.time()
+        monkeypatch.setattr(delivery_module, "time", SimpleNamespace(time=lambda: float(instant)))
     with clock.frozen_clock(datetime.fromtimestamp(instant, UTC)):
         yield instant
 

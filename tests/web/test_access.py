@@ -33,6 +33,10 @@ def test_public_endpoints_are_the_expected_few(app):
         "auth.set_language",
         "auth.sign_in",
         "auth.sign_up",
+        "health.healthz",  # probes (issue 17): no data, no session
+        "health.readyz",
+        "letters.verify",  # a letter's public check (issue 15): number, date, kind and result only
+        "metrics.metrics",  # its own check: allowed networks or the token, else 404
         "oidc.callback",
         "oidc.login",
         "password.forgot",
@@ -40,6 +44,9 @@ def test_public_endpoints_are_the_expected_few(app):
         "password.set_new",
         "public.index",
         "public.query",
+        "public.statistics",  # counts only, small cells suppressed (issue 18)
+        "public.statistics_csv",
+        "public.statistics_json",
         "two_factor.code",  # the second step of a sign-in: the pending challenge is its authorisation
         "two_factor.enrol",
     ]
@@ -202,6 +209,16 @@ def _import_run(department) -> int:
     return run.id
 
 
+def _letter(case) -> int:
+    """The letter of the case's acceptance (issue 15)."""
+    from app.extensions import db
+    from app.models import Letter
+    from tests.factories import act
+
+    act(case, "accept", make_user(Role.OFFICER))
+    return db.session.scalars(db.select(Letter.id).where(Letter.case_id == case.id)).one()
+
+
 def test_objects_of_others_are_404_on_every_object_route(app, client, db):
     """A subject never reaches another subject's case, record or file; a department never
     another department's case. Every parameterised GET route is listed here or fails."""
@@ -222,6 +239,7 @@ def test_objects_of_others_are_404_on_every_object_route(app, client, db):
         "binding.document": f"/desk/bindings/{binding.id}/documents/{document.id}",
         "cases.show": f"/cases/{case.id}",
         "cases.download": f"/cases/{case.id}/files/{attachment.id}",
+        "letters.download": f"/cases/{case.id}/letters/{_letter(case)}.pdf",
         "portal.new_objection": f"/portal/records/{record.id}/objection",
         "portal.new_repair": f"/portal/records/{record.id}/repair",
         "admin.department": f"/admin/departments/{department.id}",
@@ -240,7 +258,8 @@ def test_objects_of_others_are_404_on_every_object_route(app, client, db):
     parameterised = {e for e in parameterised if not e.startswith("api.")}
     # The password and sign-up links are their own authorisation (tests/web/test_password_reset.py,
     # tests/web/test_sign_up.py).
-    unowned = {"static", "desk.workflows", "auth.set_language", "password.open_link", "auth.finish_sign_up"}
+    unowned = {"static", "desk.workflows", "auth.set_language", "password.open_link", "auth.finish_sign_up",
+               "public.statistics_csv"}  # a table of the public statistics: no one's object
     assert parameterised - unowned == set(object_routes), "list the new route here"
     for who in (make_user(Role.APPLICANT), make_user(Role.DEPARTMENT)):
         own_client = app.test_client()  # a browser of their own
@@ -251,7 +270,7 @@ def test_objects_of_others_are_404_on_every_object_route(app, client, db):
             elif endpoint.startswith("dept."):
                 expected = 404 if who.role == Role.DEPARTMENT else 403
             else:
-                expected = 404 if endpoint.startswith("cases.") or who.role == Role.APPLICANT else 403
+                expected = 404 if endpoint.startswith(("cases.", "letters.")) or who.role == Role.APPLICANT else 403
             assert own_client.get(path).status_code == expected, (who.role, path)
 
 

@@ -1,4 +1,4 @@
-"""Admin: run a job now (under its lock, audited), and the outbox (search, pages, retry)."""
+"""Admin: run a job now (queued for the scheduler, audited), and the outbox (search, pages, retry)."""
 from __future__ import annotations
 
 import re
@@ -46,29 +46,43 @@ def test_the_home_page_lists_every_job_with_a_run_button(client, admin):
     assert "/admin/outbox" in page
 
 
-def test_run_now_runs_the_job_updates_its_heartbeat_and_is_audited(client, db, admin):
+def test_run_now_queues_the_job_for_the_scheduler_and_is_audited(client, db, admin):
+    """The request only queues it (issue 17): the run is the scheduler's, which clears the request."""
     token = csrf_token(client, "/admin/")
     response = client.post("/admin/jobs/sla/run", data={"csrf_token": token})
     assert response.status_code == 302
-    assert "breached" in text(client.get("/admin/"))  # the outcome, in a flash
     row = db.session.get(JobRun, "sla")
-    assert row.runs == 1 and row.failures == 0 and row.last_finished_at is not None
+    assert row.requested_at is not None and row.requested_by_id == admin.id
+    assert row.runs == 0 and row.last_started_at is None  # nothing ran in the request
+    page = text(client.get("/admin/"))
+    assert "排队" in page and admin.display_name in page
     [entry] = _audits(db, "job.run")
     assert entry.actor_id == admin.id and entry.object_type == "job"
-    assert entry.after["job"] == "sla" and entry.after["ok"] is True and entry.after["error"] is None
-    assert entry.after["result"]["breached"] == 0
+    assert entry.after["job"] == "sla" and entry.after["queued"] is True and entry.after["already_queued"] is False
+    client.post("/admin/jobs/sla/run", data={"csrf_token": token})  # asked twice: one run
+    assert _audits(db, "job.run")[1].after["already_queued"] is True
+
+    assert jobs.requested_jobs() == ["sla"]
+    assert jobs.run_job("sla").ran  # what the scheduler's poll starts
+    db.session.expire_all()
+    assert row.requested_at is None and row.runs == 1 and jobs.requested_jobs() == []
+    page = text(client.get("/admin/"))
+    assert "排队" not in page and "breached" in page  # the result, in the jobs table
 
 
-def test_a_job_running_elsewhere_answers_409_and_runs_nothing(client, db, admin):
+def test_a_job_running_elsewhere_is_queued_and_shown_running(client, db, admin):
     token = csrf_token(client, "/admin/")
     with job_lock("sla", timedelta(minutes=5)) as acquired:
         assert acquired
         response = client.post("/admin/jobs/sla/run", data={"csrf_token": token})
-    assert response.status_code == 409 and "sla" in text(response)
+        assert response.status_code == 302
+        page = text(client.get("/admin/"))
+        assert "运行中" in page and jobs.HOLDER in page
+        assert jobs.requested_jobs() == []  # the scheduler waits until the run ends
     db.session.expire_all()
     row = db.session.get(JobRun, "sla")
-    assert row is None or row.runs == 0
-    assert _audits(db, "job.run") == []
+    assert row.runs == 0 and row.requested_at is not None
+    assert jobs.requested_jobs() == ["sla"]  # asked during a run: it runs again after
 
 
 def test_a_failing_job_is_reported_on_the_page_not_a_500(client, db, admin, monkeypatch):
@@ -77,12 +91,13 @@ def test_a_failing_job_is_reported_on_the_page_not_a_500(client, db, admin, monk
 
     monkeypatch.setitem(jobs.JOBS, "dispatch", jobs.Job("dispatch", broken, timedelta(seconds=30), "x"))
     token = csrf_token(client, "/admin/")
-    response = client.post("/admin/jobs/dispatch/run", data={"csrf_token": token}, follow_redirects=True)
+    assert client.post("/admin/jobs/dispatch/run", data={"csrf_token": token}).status_code == 302
+    with pytest.raises(RuntimeError):
+        jobs.run_job("dispatch")  # the scheduler's run
+    response = client.get("/admin/")
     assert response.status_code == 200 and "smtp host unreachable" in text(response)
     row = db.session.get(JobRun, "dispatch")
-    assert row.failures == 1 and "smtp host unreachable" in row.last_error
-    [entry] = _audits(db, "job.run")
-    assert entry.after["ok"] is False and "RuntimeError: smtp host unreachable" == entry.after["error"]
+    assert row.failures == 1 and "smtp host unreachable" in row.last_error and row.requested_at is None
 
 
 def test_run_now_needs_a_token_a_known_job_and_an_admin(app, client, db, admin):

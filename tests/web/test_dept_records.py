@@ -81,7 +81,7 @@ def test_the_import_page_imports_or_reports(client, db, frozen):
     report = client.post("/dept/records/import", data={
         "csrf_token": csrf_token(client, "/dept/records/import"), "report": "y",
         "file": (BytesIO(bad.encode()), "records.csv")}, content_type="multipart/form-data")
-    assert report.status_code == 422 and report.mimetype == "text/csv" and "identifier" in report.get_data(as_text=True)
+    assert report.status_code == 422 and report.mimetype == "text/csv" and "统一社会信用代码" in report.get_data(as_text=True)
     wrong_type = client.post("/dept/records/import", data={
         "csrf_token": csrf_token(client, "/dept/records/import"),
         "file": (BytesIO(b"x"), "records.exe")}, content_type="multipart/form-data")

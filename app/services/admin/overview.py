@@ -1,24 +1,23 @@
-"""Admin console: figures for the home page, the outbox, running a job now.
+"""Admin console: figures for the home page, the outbox, asking the scheduler to run a job now.
 
 Every change an admin makes here is audited in the transaction of the change.
 """
 from __future__ import annotations
 
-import json
-import time
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import InvalidInput, NotFound
 from app.extensions import db
 from app.identifiers import scrub
-from app.models import CreditRecord, Department, Notification, Policy, Subject, User
+from app.models import CreditRecord, Department, JobRun, Notification, Policy, Subject, User
 from app.models.enums import NotificationStatus
-from app.services.admin.jobs import JOBS, run_job
+from app.services.admin.jobs import JOBS, ensure_job_row, wall_now
 from app.services.audit import audit_admin_change
-from app.services.notices.dispatch import list_retryable, requeue
+from app.services.notices.inbox import list_retryable, requeue
 from app.services.policy import NoPolicy, get_policy_in_force
 from app.services.transaction import use_case
 
@@ -125,40 +124,32 @@ def retry_outbox_notices(actor: User, ids: list[int]) -> int:
 
 
 @dataclass(frozen=True)
-class JobRunReport:
+class JobRequest:
     job: str
-    ok: bool
-    seconds: float
-    result: object = None  # the job's summary, JSON-ready
-    error: str | None = None
+    requested_at: datetime
+    already: bool  # it was already waiting: the earlier request stands
 
 
 @use_case
-def run_job_now(actor: User, name: str) -> JobRunReport:
-    """Run a scheduled job here and now, under its lock; audited "job.run" with the outcome.
+def request_job_run(actor: User, name: str) -> JobRequest:
+    """Ask the scheduler to run a job now (it looks every ``JOB_POLL_SECONDS``); audited "job.run".
 
-    A job that fails is reported, not raised: its heartbeat already says so, and the admin
-    who pressed the button needs to read why. Raises Conflict while another process runs it.
+    The job runs in the scheduler process, under its lock, never in the web request: a long
+    sweep would hold the request, and on SQLite the database's write lock, for its whole run.
+    A job running when asked runs again after; asked twice, it runs once.
     """
     if name not in JOBS:
         raise NotFound()
-    t0 = time.perf_counter()
-    try:
-        outcome = run_job(name)
-    except Exception as error:  # any failure of the job is the report
-        db.session.rollback()
-        report = JobRunReport(name, ok=False, seconds=round(time.perf_counter() - t0, 3),
-                              error=scrub(f"{type(error).__name__}: {error}")[:2000])
-    else:
-        if not outcome.ran:
-            raise Conflict(_l("The job %(name)s is already running elsewhere; try again when it has finished.",
-                              name=name))
-        result = asdict(outcome.result) if is_dataclass(outcome.result) else outcome.result
-        report = JobRunReport(name, ok=True, seconds=round(outcome.seconds, 3),
-                              result=json.loads(json.dumps(result, default=str)))
-    audit_admin_change(actor, "job.run", "job", None, None, {"job": name, **asdict(report)})
-    db.session.commit()
-    return report
+    ensure_job_row(name)
+    row = db.session.get(JobRun, name, with_for_update=True)
+    already = row.requested_at is not None
+    if not already:
+        row.requested_at, row.requested_by_id = wall_now(), actor.id
+    audit_admin_change(actor, "job.run", "job", None, None,
+                       {"job": name, "queued": True, "requested_at": row.requested_at.isoformat(),
+                        "already_queued": already})
+    db.session.commit()  # the request and its audit row together
+    return JobRequest(name, row.requested_at, already)
 
 
 def _policy_or_none() -> Policy | None:

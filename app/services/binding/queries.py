@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -11,7 +12,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import BindingDocument, BindingEvent, SubjectBinding, User
 from app.models.enums import Role
-from app.services.uploads import blob_path
+from app.services.uploads import download_source
 from workflows import BINDING, GRANTS_ACCESS
 
 OPEN = tuple(s.name for s in BINDING.states if not s.final)
@@ -89,9 +90,10 @@ def list_documents(binding: SubjectBinding) -> list[BindingDocument]:
 
 @dataclass(frozen=True)
 class DocumentDownload:
-    path: Path
+    source: Path | BinaryIO  # for send_file: a path (local storage) or the bytes
     filename: str
     content_type: str
+    etag: str  # the content's SHA-256: the same on every host
 
 
 def get_document(binding_id: int, document_id: int) -> DocumentDownload:
@@ -99,10 +101,10 @@ def get_document(binding_id: int, document_id: int) -> DocumentDownload:
     document = db.session.get(BindingDocument, document_id)
     if document is None or document.binding_id != binding_id:
         raise NotFound()
-    path = blob_path(document.sha256)
-    if not path.exists():
+    source = download_source(document.sha256)
+    if source is None:
         raise NotFound()
-    return DocumentDownload(path, document.filename, document.content_type)
+    return DocumentDownload(source, document.filename, document.content_type, document.sha256)
 
 
 def list_binding_events(binding: SubjectBinding) -> list[BindingEvent]:

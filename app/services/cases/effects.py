@@ -14,6 +14,7 @@ from app.models.enums import CaseKind, Role
 from app.services.cases.guards import handled_case_complained_of
 from app.services.cases.history import proposed_corrections
 from app.services.cases.refusals import REFUSALS
+from app.services.letters import issue_letter
 from app.services.notices.outbox import enqueue
 from app.services.records import lifecycle as records
 from app.services.sla.timers import extend_timer
@@ -154,11 +155,13 @@ EFFECTS = {
 
 
 def notify_transition(case: Case, taken: Transition, actor: User | None) -> None:
-    """Tell the applicant whenever someone else moved the case (not who handles it)."""
+    """Tell the applicant whenever someone else moved the case (not who handles it), with the
+    letter the step issues (``Transition.letter``), which the e-mail attaches. The transition's
+    last step, so that the letter states its reason, corrections and deadlines as they stand."""
+    letter = issue_letter(case, taken)
     if taken.bookkeeping or (actor is not None and actor.id == case.applicant_id):
         return
-    enqueue(
-        f"case:{case.id}:v{case.version}:{taken.trigger}", "case_changed",
-        {"case": case.number, "trigger": taken.trigger, "state": case.state},
-        user_id=case.applicant_id,
-    )
+    payload = {"case": case.number, "trigger": taken.trigger, "state": case.state}
+    if letter is not None:
+        payload["letter"] = letter.id
+    enqueue(f"case:{case.id}:v{case.version}:{taken.trigger}", "case_changed", payload, user_id=case.applicant_id)

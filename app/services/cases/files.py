@@ -7,9 +7,11 @@ from app.services.uploads import (
     Upload,
     blob_path,
     check_upload,
+    download_source,
     safe_filename,
     sniff_content_type,
     store,
 )
 
-__all__ = ["MAX_FILE_BYTES", "Upload", "blob_path", "check_upload", "safe_filename", "sniff_content_type", "store"]
+__all__ = ["MAX_FILE_BYTES", "Upload", "blob_path", "check_upload", "download_source", "safe_filename",
+           "sniff_content_type", "store"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import select
 
@@ -84,9 +85,10 @@ def _corrections_form(case: Case) -> dict:
 
 @dataclass(frozen=True)
 class Download:
-    path: Path
+    source: Path | BinaryIO  # for send_file: a path (local storage) or the bytes
     filename: str
     content_type: str
+    etag: str  # the content's SHA-256: the same on every host
 
 
 def get_download(user: User, case_id: int, attachment_id: int) -> Download:
@@ -95,7 +97,7 @@ def get_download(user: User, case_id: int, attachment_id: int) -> Download:
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None or attachment.case_id != case.id:
         raise NotFound()
-    path = files.blob_path(attachment.sha256)
-    if not path.exists():
+    source = files.download_source(attachment.sha256)
+    if source is None:
         raise NotFound()
-    return Download(path, attachment.filename, attachment.content_type)
+    return Download(source, attachment.filename, attachment.content_type, attachment.sha256)

@@ -1,56 +1,52 @@
 """Deliver the outbox: in-app inbox, e-mail over SMTP, signed webhooks; retries with back-off.
 
-A dispatcher first claims due notices in a short transaction (``SKIP LOCKED`` on PostgreSQL):
-a claimed notice is invisible to a second dispatcher until its claim lapses. It then delivers
-outside any transaction and records the outcome. Notices of a digested template for one
-recipient go out as one message. A failed delivery is retried after 1, 2, 4 ... minutes;
-after the last attempt the notice is dead, where admins see it and can retry it.
+Each dispatcher run has a token of its own. It claims due notices in a short transaction
+(``SKIP LOCKED`` on PostgreSQL), writing its token and a lapse (``NOTIFY_CLAIM_SECONDS``) on
+them, and extends the lapse while it works (a heartbeat, every third of it): a claimed notice is
+invisible to other dispatchers for as long as its holder lives, however slow its receiver; a
+claim whose holder died lapses and may be taken. Just before a message goes out the run
+re-asserts its claim and counts the attempt in a short committed transaction, and skips the
+notices it no longer holds; it writes an outcome only where it still holds the claim.
 
-The one window for a double delivery is a dispatcher that dies after the receiver accepted a
-message and before the outcome was recorded; every message carries the notice's key
-(``Message-ID`` / ``X-Casedesk-Key``) so receivers can drop the repeat.
+No transaction is open while a message travels: the run prepares it (the send-time fields of
+``SEND_TIME_FIELDS`` committed), then hands it to a sending thread and records the outcome
+afterwards. In-app notices are delivered by being marked, in one transaction after the claim.
+E-mail and webhooks travel in threads of their own, one lane per host (the SMTP server, each
+webhook host), so a host that hangs delays only its own notices; a lane stops after
+``NOTIFY_RUN_BUDGET_SECONDS`` and leaves the rest to the next run. A host that failed
+``NOTIFY_BREAKER_FAILURES`` times in a row is skipped for ``NOTIFY_BREAKER_SECONDS`` (its
+notices wait, and no attempt is counted).
+
+Notices of a digested template for one recipient go out as one message. A failed delivery is
+retried after 1, 2, 4 ... minutes; after the last attempt the notice is dead, where admins see
+it and can retry it. The one window for a double delivery is a dispatcher that dies after the
+receiver accepted a message and before the outcome was recorded: every message carries the
+notice's key (``X-Casedesk-Key``) and a ``Message-ID`` derived from it, the same on a resend, so
+receivers can drop the repeat.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import smtplib
-import time
-from collections import defaultdict
+import uuid
+from collections import defaultdict, deque
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import timedelta
-from email.message import EmailMessage
+from datetime import datetime, timedelta
+from time import monotonic
+from urllib.parse import urlsplit
 
-from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from flask import Flask, current_app
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from app import clock
-from app.errors import InvalidInput, NotFound
 from app.extensions import db
-from app.models import Department, Notification, User, WebhookSubscription
+from app.models import Notification, WebhookSubscription
 from app.models.enums import Channel, NotificationStatus
-from app.services import webhook_url
-from app.services.notices.messages import DIGESTED, SECRET_FIELDS, render
-from app.services.notices.webhook_post import PostFailed, post
+from app.services.notices.breakers import BREAKERS
+from app.services.notices.delivery import DeliveryFailed, compose
+from app.services.notices.messages import DIGESTED, SECRET_FIELDS
 from app.services.transaction import use_case
-
-
-class DeliveryFailed(Exception):
-    pass
-
-
-# E-mail attachments made at send time, per template: ``make(notice) -> (filename, CSV bytes)``
-# or None. The package that owns the data registers its maker (records: a run's retired records).
-ATTACHMENTS: dict[str, Callable[[Notification], tuple[str, bytes] | None]] = {}
-
-# Payload fields made at send time, per template: ``make(notice) -> dict`` merged into what the
-# e-mail says and never stored, or None when the message has nothing left to say (its link was
-# used or replaced meanwhile): then it is not sent, and counts as done. The package that owns the
-# secret registers its maker (recovery: a password link's token, minted only as its mail goes out,
-# so that the outbox never holds a usable one; each attempt mints a new one).
-SEND_TIME_FIELDS: dict[str, Callable[[Notification], dict | None]] = {}
 
 
 @dataclass
@@ -60,21 +56,39 @@ class DispatchResult:
     retrying: int = 0
     dead: int = 0
     messages: int = 0
+    # left for a later run without an attempt: their host's circuit is open, or the run's time
+    # for their channel was up
+    postponed: int = 0
+
+
+@dataclass
+class _Prepared:
+    """A message ready to leave: the notices it delivers (ids) and how to send it, no database object."""
+
+    ids: list[int]
+    send: Callable[[], None]
+
+
+def _lapse() -> timedelta:
+    return timedelta(seconds=current_app.config["NOTIFY_CLAIM_SECONDS"])
 
 
 @use_case
-def claim_due(limit: int) -> list[int]:
-    """Take up to ``limit`` due notices for this dispatcher; returns their ids.
+def claim_due(limit: int, token: str | None = None) -> list[int]:
+    """Take up to ``limit`` due notices for the dispatcher run ``token``; returns their ids.
 
     A short transaction of its own, the dispatch job's first checkpoint: the claim must be
-    committed before delivery starts, so that a second dispatcher skips these notices."""
+    committed before delivery starts, so that a second dispatcher skips these notices. No
+    attempt is counted here: a run that dies now leaves the notices as they were, due again
+    once the claim lapses."""
     now = clock.now()
-    config = current_app.config
+    unclaimed = or_(Notification.claimed_until.is_(None), Notification.claimed_until <= now)
     due = (
         select(Notification.id)
         .where(
             or_(Notification.status == NotificationStatus.PENDING, Notification.status == NotificationStatus.SENDING),
             Notification.next_attempt_at <= now,
+            unclaimed,
         )
         .order_by(Notification.next_attempt_at, Notification.id)
         .limit(limit)
@@ -82,15 +96,16 @@ def claim_due(limit: int) -> list[int]:
     )
     ids = list(db.session.scalars(due))
     if ids:
-        db.session.execute(
+        # Conditional again: the rows are locked on PostgreSQL, and SQLite's transaction holds the
+        # write lock, but the condition is what the claim means.
+        ids = sorted(db.session.scalars(
             update(Notification)
-            .where(Notification.id.in_(ids))
-            .values(
-                status=NotificationStatus.SENDING,
-                attempts=Notification.attempts + 1,
-                next_attempt_at=now + timedelta(seconds=config["NOTIFY_CLAIM_SECONDS"]),
-            )
-        )
+            .where(Notification.id.in_(ids), unclaimed)
+            .values(status=NotificationStatus.SENDING, claimed_by=token or uuid.uuid4().hex,
+                    claimed_until=now + _lapse())
+            .returning(Notification.id)
+            .execution_options(synchronize_session=False)
+        ))
     db.session.commit()
     return ids
 
@@ -99,28 +114,268 @@ def claim_due(limit: int) -> list[int]:
 def dispatch_pending(limit: int = 500) -> DispatchResult:
     """Deliver what is due now. Safe to run on several hosts at once.
 
-    A job: it commits the claim, then the outcome of each message (its batch checkpoints)."""
+    A job: it commits the claim, the in-app notices, then around each message the re-asserted
+    claim before it leaves and the outcome after (its batch checkpoints); the heartbeat commits
+    in between. The main thread does all the database work; the sending threads none."""
+    config = current_app.config
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    token = uuid.uuid4().hex
     result = DispatchResult()
-    ids = claim_due(limit)
+    ids = claim_due(limit, token)
     result.claimed = len(ids)
     if not ids:
         return result
-    notices = db.session.scalars(select(Notification).where(Notification.id.in_(ids)).order_by(Notification.id)).all()
-    for group in _groups(notices):
-        result.messages += 1
-        try:
-            _deliver(group)
-        except DeliveryFailed as error:
-            for notice in group:
-                _failed(notice, str(error), result)
-        else:
-            now = clock.now()
-            for notice in group:
-                notice.status, notice.sent_at, notice.last_error = NotificationStatus.SENT, now, None
-                _forget_secrets(notice)
-                result.sent += 1
-        db.session.commit()
+    lanes = _plan(token, ids, result)
+    if not lanes:
+        return result
+    started = monotonic()
+    budget = float(config["NOTIFY_RUN_BUDGET_SECONDS"])
+    beat = max(float(config["NOTIFY_CLAIM_SECONDS"]) / 3, 0.05)
+    pools = {
+        Channel.EMAIL: ThreadPoolExecutor(1, thread_name_prefix="dispatch-email"),
+        Channel.WEBHOOK: ThreadPoolExecutor(max(1, int(config["NOTIFY_WEBHOOK_CONCURRENCY"])),
+                                            thread_name_prefix="dispatch-webhook"),
+    }
+    in_flight: dict[Future, tuple[str, _Prepared]] = {}
+
+    def feed(lane: str) -> None:
+        """Start the lane's next message, or put the rest of the lane back in line."""
+        queue = lanes[lane]
+        while queue:
+            if monotonic() - started > budget:
+                rest = [i for group in queue for i in group]
+                queue.clear()
+                current_app.logger.warning("dispatch: %s: the run's %ss are up; %d notice(s) left for the next run",
+                                           lane, int(budget), len(rest))
+                _postpone(token, rest, None, None, result)
+                return
+            until = BREAKERS.open_until(lane, clock.now())
+            if until is not None:
+                rest = [i for group in queue for i in group]
+                queue.clear()
+                _postpone(token, rest, until, f"{lane}: skipped until {until.isoformat(timespec='seconds')} "
+                                              "after repeated failures", result)
+                return
+            result.messages += 1
+            prepared = _prepare(token, queue.popleft(), result)
+            if prepared is not None:
+                in_flight[pools[_channel_of(lane)].submit(_in_context, app, prepared.send)] = (lane, prepared)
+                return
+
+    try:
+        for lane in list(lanes):
+            feed(lane)
+        renew_at = monotonic() + beat
+        while in_flight:
+            done, _waiting = wait(list(in_flight), timeout=max(0.0, renew_at - monotonic()),
+                                  return_when=FIRST_COMPLETED)
+            if monotonic() >= renew_at:
+                try:
+                    _renew(token)
+                except OperationalError as error:  # the next beat tries again; the pre-send check stays
+                    db.session.rollback()
+                    current_app.logger.warning("dispatch: the claim could not be renewed: %s", error)
+                renew_at = monotonic() + beat
+            for future in done:
+                lane, prepared = in_flight.pop(future)
+                error = future.exception()
+                if error is not None and not isinstance(error, DeliveryFailed):
+                    error = DeliveryFailed(f"{type(error).__name__}: {error}")
+                _record(token, prepared, error, result)
+                _count_for_breaker(lane, error)
+                feed(lane)
+    except Exception:
+        # The run fails (the database, most likely): what already travels still gets its outcome
+        # where it can, rather than being sent again once its claim lapses.
+        db.session.rollback()
+        for future, (_lane, prepared) in in_flight.items():
+            try:
+                _record(token, prepared, future.exception(), result)
+            except Exception:
+                db.session.rollback()
+                current_app.logger.exception("dispatch: the outcome of notice(s) %s was not recorded", prepared.ids)
+        raise
+    finally:
+        # Nothing is left queued here; a message whose outcome could not be recorded stays
+        # claimed until its claim lapses, and is then tried again.
+        for pool in pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
     return result
+
+
+def _in_context(app: Flask, send: Callable[[], None]) -> None:
+    """A sending thread: the application's settings and texts, never its database session."""
+    with app.app_context():
+        send()
+
+
+def _channel_of(lane: str) -> str:
+    return lane.split(" ", 1)[0]
+
+
+def _count_for_breaker(lane: str, error: Exception | None) -> None:
+    if error is None:
+        BREAKERS.succeeded(lane)
+        return
+    if not getattr(error, "host_failed", False):
+        return
+    config = current_app.config
+    until = BREAKERS.failed(lane, clock.now(), int(config["NOTIFY_BREAKER_FAILURES"]),
+                            timedelta(seconds=config["NOTIFY_BREAKER_SECONDS"]))
+    if until is not None:
+        current_app.logger.warning("dispatch: %s failed %d times in a row; its notices wait until %s (last: %s)",
+                                   lane, config["NOTIFY_BREAKER_FAILURES"], until.isoformat(timespec="seconds"),
+                                   str(error)[:200])
+
+
+def _plan(token: str, ids: list[int], result: DispatchResult) -> dict[str, deque[list[int]]]:
+    """Step after the claim, committed: the in-app notices are delivered (by being marked); the
+    messages of the others are grouped into lanes, one per host they travel to."""
+    config = current_app.config
+    now = clock.now()
+    notices = db.session.scalars(
+        select(Notification).where(Notification.id.in_(ids), Notification.claimed_by == token)
+        .order_by(Notification.id)
+    ).all()
+    lanes: dict[str, deque[list[int]]] = defaultdict(deque)
+    others = []
+    for notice in notices:
+        if notice.channel == Channel.INBOX:  # the row is the inbox entry: delivered once it is marked sent
+            notice.attempts += 1
+            _sent(notice, now, result)
+            result.messages += 1
+        else:
+            others.append(notice)
+    smtp = f"{Channel.EMAIL} {config.get('SMTP_HOST') or '-'}:{config.get('SMTP_PORT')}"
+    subscriptions = {
+        s.id: s.url for s in db.session.execute(
+            select(WebhookSubscription.id, WebhookSubscription.url).where(WebhookSubscription.id.in_(
+                {n.payload.get("_subscription") for n in others if n.channel == Channel.WEBHOOK} - {None})))
+    }
+    for group in _groups(others):
+        first = group[0]
+        if first.channel == Channel.WEBHOOK:
+            lane = f"{Channel.WEBHOOK} {_host_of(subscriptions.get(first.payload.get('_subscription')))}"
+        else:
+            lane = smtp
+        lanes[lane].append([n.id for n in group])
+    db.session.commit()
+    return dict(lanes)
+
+
+def _host_of(url: str | None) -> str:
+    """Where a webhook goes, as its circuit breaker knows it: host and port."""
+    try:
+        parts = urlsplit(url or "")
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    except ValueError:
+        return "-"
+    return f"{(parts.hostname or '-').lower()}:{port}"
+
+
+def _prepare(token: str, ids: list[int], result: DispatchResult) -> _Prepared | None:
+    """Step just before a message leaves, committed: re-assert the claim on its notices (those no
+    longer held are skipped), count the attempt, make the message (and its send-time fields).
+    None when nothing is to be sent: no notice still held, nothing left to say (done), or a
+    message that could not be made (its failure recorded)."""
+    now = clock.now()
+    group = _reassert(token, ids, now)
+    if not group:
+        db.session.commit()
+        return None
+    try:
+        send = compose(group)
+    except DeliveryFailed as error:
+        failure = str(error)
+    except SQLAlchemyError:
+        raise
+    except Exception as error:  # a fault in a text or a maker: this message is retried, the run goes on
+        current_app.logger.exception("dispatch: the message of notice(s) %s could not be made", ids)
+        db.session.rollback()
+        group = _reassert(token, ids, now)
+        failure = f"{type(error).__name__}: {error}"
+    else:
+        if send is not None:
+            held = [n.id for n in group]  # read before the commit: reading after it would open a transaction
+            db.session.commit()  # the claim, the attempt and what was made for the message, before it leaves
+            return _Prepared(held, send)
+        for notice in group:  # nothing left to say: done without a message
+            _sent(notice, now, result)
+        db.session.commit()
+        return None
+    for notice in group:
+        _failed(notice, failure, result)
+    db.session.commit()
+    return None
+
+
+def _reassert(token: str, ids: list[int], now: datetime) -> list[Notification]:
+    """Step: those of the notices ``ids`` this run still holds, their claim extended and their
+    attempt counted (no commit)."""
+    held = sorted(db.session.scalars(
+        update(Notification)
+        .where(Notification.id.in_(ids), Notification.claimed_by == token, Notification.claimed_until > now)
+        .values(attempts=Notification.attempts + 1, claimed_until=now + _lapse())
+        .returning(Notification.id)
+        .execution_options(synchronize_session=False)
+    ))
+    if len(held) < len(ids):
+        current_app.logger.warning("dispatch: notice(s) %s no longer held by this run: not sent",
+                                   sorted(set(ids) - set(held)))
+    if not held:
+        return []
+    return list(db.session.scalars(
+        select(Notification).where(Notification.id.in_(held)).order_by(Notification.id)
+        .execution_options(populate_existing=True)
+    ))
+
+
+def _record(token: str, prepared: _Prepared, error: Exception | None, result: DispatchResult) -> None:
+    """Step after a message travelled, committed: its outcome, on the notices this run still holds."""
+    now = clock.now()
+    notices = db.session.scalars(
+        select(Notification).where(Notification.id.in_(prepared.ids), Notification.claimed_by == token)
+        .order_by(Notification.id).with_for_update().execution_options(populate_existing=True)
+    ).all()
+    if len(notices) < len(prepared.ids):
+        current_app.logger.warning("dispatch: notice(s) %s were taken by another run while their message travelled",
+                                   sorted(set(prepared.ids) - {n.id for n in notices}))
+    for notice in notices:
+        if error is None:
+            _sent(notice, now, result)
+        else:
+            _failed(notice, str(error), result)
+    db.session.commit()
+
+
+def _renew(token: str) -> None:
+    """The heartbeat, committed: extend the claims this run still holds (never one that lapsed)."""
+    now = clock.now()
+    db.session.execute(
+        update(Notification)
+        .where(Notification.claimed_by == token, Notification.claimed_until > now)
+        .values(claimed_until=now + _lapse())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def _postpone(token: str, ids: list[int], until: datetime | None, reason: str | None,
+              result: DispatchResult) -> None:
+    """Put claimed notices back in line untried (no attempt counted), at ``until`` or now, committed."""
+    values: dict = {"status": NotificationStatus.PENDING, "claimed_by": None, "claimed_until": None}
+    if until is not None:
+        values["next_attempt_at"] = until
+    if reason is not None:
+        values["last_error"] = reason[:2000]
+    for start in range(0, len(ids), 500):
+        result.postponed += db.session.execute(
+            update(Notification)
+            .where(Notification.id.in_(ids[start:start + 500]), Notification.claimed_by == token)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    db.session.commit()
 
 
 def _groups(notices: list[Notification]) -> list[list[Notification]]:
@@ -136,6 +391,13 @@ def _groups(notices: list[Notification]) -> list[list[Notification]]:
     return list(groups.values()) + alone
 
 
+def _sent(notice: Notification, now: datetime, result: DispatchResult) -> None:
+    notice.status, notice.sent_at, notice.last_error = NotificationStatus.SENT, now, None
+    notice.claimed_by = notice.claimed_until = None
+    _forget_secrets(notice)
+    result.sent += 1
+
+
 def _forget_secrets(notice: Notification) -> None:
     """A sent message's single-use link leaves the outbox: whoever reads the table later cannot use it."""
     secret = SECRET_FIELDS.get(notice.template, ())
@@ -146,174 +408,16 @@ def _forget_secrets(notice: Notification) -> None:
 def _failed(notice: Notification, error: str, result: DispatchResult) -> None:
     config = current_app.config
     notice.last_error = error[:2000]
+    notice.claimed_by = notice.claimed_until = None
     if notice.attempts >= config["NOTIFY_MAX_ATTEMPTS"]:
         notice.status = NotificationStatus.DEAD
         result.dead += 1
         current_app.logger.warning("notice %s is dead after %d attempts: %s", notice.id, notice.attempts, error[:200])
         return
-    delay = min(config["NOTIFY_BACKOFF_SECONDS"] * 2 ** (notice.attempts - 1), config["NOTIFY_BACKOFF_MAX_SECONDS"])
+    delay = min(config["NOTIFY_BACKOFF_SECONDS"] * 2 ** (max(notice.attempts, 1) - 1),
+                config["NOTIFY_BACKOFF_MAX_SECONDS"])
     notice.status = NotificationStatus.PENDING
     notice.next_attempt_at = clock.now() + timedelta(seconds=delay)
     result.retrying += 1
 
 
-def _deliver(group: list[Notification]) -> None:
-    first = group[0]
-    if first.channel == Channel.INBOX:
-        return  # the row is the inbox entry: delivered once it is marked sent
-    if first.channel == Channel.EMAIL:
-        _send_email(group)
-    elif first.channel == Channel.WEBHOOK:
-        _post_webhook(first)
-    else:  # pragma: no cover - the CHECK constraint knows no other channel
-        raise DeliveryFailed(f"unknown channel {first.channel}")
-
-
-def _recipient(notice: Notification) -> tuple[str | None, str]:
-    """Address and locale of the recipient, read now (so an address change takes effect); an
-    e-mail to a bare address goes in the language its payload names (the form's), else Chinese."""
-    if notice.recipient_address and not (notice.recipient_user_id or notice.recipient_department_id):
-        return notice.recipient_address, str(notice.payload.get("locale") or "zh_CN")
-    if notice.recipient_user_id:
-        user = db.session.get(User, notice.recipient_user_id)
-        return (user.email if user and user.is_active else None), (user.locale or "zh_CN") if user else "zh_CN"
-    department = db.session.get(Department, notice.recipient_department_id)
-    return (department.contact_email if department and department.is_active else None), "zh_CN"
-
-
-def _message_id(group: list[Notification], made_fields: list[dict], mail_from: str) -> str:
-    """One id per notice set and what was made for it at sending: a message resent after a
-    dispatcher died carries the same id, so mail systems can drop the repeat (``make_msgid``
-    would add the time, the pid and randomness). A field minted at sending (a new password
-    link) makes it a new message, which must not be dropped."""
-    made = json.dumps(made_fields, sort_keys=True, default=str) if any(made_fields) else ""
-    digest = hashlib.sha256(("|".join(n.key for n in group) + made).encode()).hexdigest()[:32]
-    domain = mail_from.rpartition("@")[2].strip(" >") or "casedesk"
-    return f"<{digest}@{domain}>"
-
-
-def _send_email(group: list[Notification]) -> None:
-    config = current_app.config
-    address, locale = _recipient(group[0])
-    if not address:
-        raise DeliveryFailed("the recipient has no e-mail address (or is deactivated)")
-    payloads, made_fields = [], []
-    for notice in group:
-        made = SEND_TIME_FIELDS[notice.template](notice) if notice.template in SEND_TIME_FIELDS else {}
-        if made is None:
-            return  # nothing left to say: done without a message
-        payloads.append({**notice.payload, **made})
-        made_fields.append(made)
-    text = render(group[0].template, payloads, locale)
-    message = EmailMessage()
-    message["Subject"] = text.subject
-    message["From"] = config["MAIL_FROM"]
-    message["To"] = address
-    message["Message-ID"] = _message_id(group, made_fields, config["MAIL_FROM"])
-    message["X-Casedesk-Keys"] = ",".join(n.key for n in group)[:900]
-    message.set_content(text.body)
-    for notice in group:  # files made now from what the notice names (e.g. a run's retired records)
-        made = ATTACHMENTS[notice.template](notice) if notice.template in ATTACHMENTS else None
-        if made is not None:
-            filename, content = made
-            message.add_attachment(content, maintype="text", subtype="csv", filename=filename)
-    try:
-        smtp_class = smtplib.SMTP_SSL if config["SMTP_SSL"] else smtplib.SMTP
-        with smtp_class(config["SMTP_HOST"], int(config["SMTP_PORT"]), timeout=config["SMTP_TIMEOUT"]) as smtp:
-            if config["SMTP_STARTTLS"]:
-                smtp.starttls()
-            if config.get("SMTP_USER"):
-                smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"] or "")
-            smtp.send_message(message)
-    except (smtplib.SMTPException, OSError) as error:
-        raise DeliveryFailed(f"SMTP: {error}") from None
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """HMAC-SHA256 over ``timestamp.body``, as the X-Casedesk-Signature header carries it."""
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
-
-
-def _post_webhook(notice: Notification) -> None:
-    """POST the notice, signed, to an address checked now (the name may resolve elsewhere than
-    when it was subscribed), connecting to the address just checked; a redirect is a failure."""
-    subscription_id = notice.payload.get("_subscription")
-    subscription = db.session.get(WebhookSubscription, subscription_id) if subscription_id else None
-    if subscription is None or not subscription.is_active:
-        raise DeliveryFailed("the webhook subscription no longer exists or is inactive")
-    try:
-        target = webhook_url.check(subscription.url)
-    except InvalidInput as refused:
-        raise DeliveryFailed(f"webhook address refused: {refused}") from None
-    payload = {k: v for k, v in notice.payload.items() if not k.startswith("_")}
-    body = json.dumps(
-        {"key": notice.key, "template": notice.template, "payload": payload,
-         "created_at": notice.created_at.isoformat()},
-        ensure_ascii=False, separators=(",", ":"),
-    ).encode()
-    # Wall time, not the platform clock: the receiver checks freshness against its own clock,
-    # and a rehearsal run with --now must not sign deliveries as if sent in another hour.
-    timestamp = str(int(time.time()))
-    headers = {
-        "Content-Type": "application/json; charset=utf-8",
-        "User-Agent": "credit-case-desk",
-        "X-Casedesk-Key": notice.key,
-        "X-Casedesk-Timestamp": timestamp,
-        "X-Casedesk-Signature": sign(subscription.secret, timestamp, body),
-    }
-    config = current_app.config
-    try:
-        status = post(target, body, headers, timeout=config["WEBHOOK_TIMEOUT"], ca_bundle=config["WEBHOOK_CA_BUNDLE"])
-    except PostFailed as error:
-        raise DeliveryFailed(f"webhook unreachable: {error}") from None
-    if 300 <= status < 400:
-        raise DeliveryFailed(f"webhook answered {status}; redirects are not followed")
-    if not 200 <= status < 300:
-        raise DeliveryFailed(f"webhook answered {status}")
-
-
-def list_retryable(ids: list[int]) -> list[Notification]:
-    """Those of the notices ``ids`` that may be sent again (dead or still waiting), by id."""
-    return list(db.session.scalars(
-        select(Notification).where(
-            Notification.id.in_(set(ids)),
-            Notification.status.in_([NotificationStatus.DEAD, NotificationStatus.PENDING]),
-        ).order_by(Notification.id)
-    ))
-
-
-def requeue(notices: list[Notification]) -> None:
-    """Step: put the notices back in line now, with a fresh set of attempts (no commit)."""
-    now = clock.now()
-    for notice in notices:
-        notice.status = NotificationStatus.PENDING
-        notice.attempts = 0
-        notice.next_attempt_at = now
-    db.session.flush()
-
-
-@use_case
-def retry_notices(ids: list[int]) -> int:
-    """Put dead (or waiting) notices back in line now (the operator's ``outbox retry``)."""
-    notices = list_retryable(ids)
-    if not notices and ids:
-        raise NotFound()
-    requeue(notices)
-    db.session.commit()
-    return len(notices)
-
-
-def list_inbox(user: User, limit: int = 50) -> list[Notification]:
-    """A user's in-app notices, and for department users their department's."""
-    recipient = Notification.recipient_user_id == user.id
-    if user.department_id:
-        recipient = or_(recipient, Notification.recipient_department_id == user.department_id)
-    return list(
-        db.session.scalars(
-            select(Notification)
-            .where(and_(recipient, Notification.channel == Channel.INBOX, Notification.status == NotificationStatus.SENT))
-            .order_by(Notification.created_at.desc())
-            .limit(limit)
-        )
-    )

@@ -19,6 +19,7 @@ on everything due.
 """
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +43,12 @@ DIGEST = "records_retired"
 # How long a run's digests wait for its later batches; a batch takes seconds.
 DIGEST_HOLD = timedelta(minutes=30)
 SUBJECTS_PER_QUERY = 5_000  # subject ids per account look-up (an IN list)
+# SQLite has one writer: a batch holds the write lock of the whole database, so there batches are
+# small (a fraction of a second) and the sweep pauses after each commit for longer than a waiting
+# connection's busy-handler sleeps (100 ms at most), so the web's writes, and its reads, which
+# take the lock too (``BEGIN IMMEDIATE``), get in between instead of waiting out the busy timeout.
+SQLITE_BATCH_SIZE = 1_000
+SQLITE_PAUSE_SECONDS = 0.15
 
 _EXPIRE = RecordTrigger.EXPIRE
 _RETIRED = RECORD.dest(_EXPIRE)
@@ -123,6 +130,9 @@ def retire_expired_records(
     kill the process mid-batch and show that nothing half-done survives).
     """
     result = ExpiryResult()
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        batch_size = min(batch_size, SQLITE_BATCH_SIZE)
     counts: Counter[int] = Counter()  # records retired in this run, per department
     keys: dict[int, list[str]] = {}  # the keys of each department's digest rows
     last = False
@@ -149,6 +159,8 @@ def retire_expired_records(
         db.session.commit()
         if last:
             break
+        if sqlite:
+            time.sleep(SQLITE_PAUSE_SECONDS)
     if not result.retired:
         result.run_id = None
     elif not last:  # the last batch was full: the next one found nothing

@@ -2,8 +2,9 @@
 
 A small file (at most IMPORT_INLINE_MAX_BYTES once inflated: a megabyte, some 7,000 CSV rows,
 checked and imported in about a second) is still imported in the request: the user has the
-answer at once, and imports work where no scheduler runs. A larger one is stored under
-``UPLOAD_DIR/imports`` (a random name, readable by the service only) and queued; the scheduler
+answer at once, and imports work where no scheduler runs. A larger one is written under
+``UPLOAD_DIR/imports`` (a random name, readable by the service only), stored where every host
+reads it (``uploads.put_import``: the same folder on the local backend) and queued; the scheduler
 process imports it (``admin.import_runs.run_queued_import``, one run at a time across hosts, so
 two files of a department never race for the same decision numbers), through the same
 ``FileImport`` steps, with the same outcome: the whole file, or nothing and the report. A
@@ -28,6 +29,7 @@ from app import clock
 from app.errors import NotFound, TooManyAttempts
 from app.extensions import db
 from app.models import Department, ImportRun, ImportState, User
+from app.services import uploads
 from app.services.records.import_files import ImportLimits, UnreadableFile, file_too_large, inspect_file
 from app.services.records.imports import ImportReport, errors_csv, import_records
 from app.services.transaction import use_case
@@ -77,13 +79,14 @@ def submit_import(stream: BinaryIO, file_name: str, department: Department, acto
                         current_app.config["BABEL_DEFAULT_LOCALE"],
                         state=ImportState.QUEUED, requested_at=clock.now())
         db.session.add(run)
+        uploads.put_import(path.name, path)  # where the scheduler hosts read it, before the commit
         db.session.commit()
         queued = True
         return Submission(run=run)
     except UnreadableFile as error:
         return Submission(report=ImportReport(errors=[(0, "", str(error))]))
     finally:
-        if not queued:
+        if not queued or uploads.releases_local_copy():
             path.unlink(missing_ok=True)
 
 
@@ -149,7 +152,10 @@ def next_import_run() -> ImportRun | None:
 
 
 def upload_path(run: ImportRun) -> Path:
-    return imports_folder() / run.stored_name
+    """The run's upload on this host, copied from the shared storage first if another host received it."""
+    path = imports_folder() / run.stored_name
+    uploads.fetch_import(run.stored_name, path)
+    return path
 
 
 def begin_run(run: ImportRun, host: str) -> bool:
@@ -185,7 +191,7 @@ def fail_run(run: ImportRun, error: str) -> None:
 def discard_upload(run: ImportRun) -> None:
     """Delete the run's stored file (once it has ended)."""
     if run.stored_name:
-        upload_path(run).unlink(missing_ok=True)
+        uploads.discard_import(run.stored_name, imports_folder() / run.stored_name)
         run.stored_name = None
 
 

@@ -12,6 +12,9 @@ Three passes, each set-based per batch and committed per batch, like the expiry 
 3. subjects that nothing keeps any more (records purged, cases erased, nobody acting for them)
    lose their name and identifier, with their bindings and the accounts that named them.
 
+Then the stored files that no row points to and that are older than ``STORAGE_ORPHAN_GRACE``
+go (``uploads.discard_orphans``: what a rolled-back submission wrote to local or S3 storage).
+
 The audit tables stay append-only throughout: the personal data they point to is blanked in
 ``personal_data`` (``app.models.personal``), never in them. Run twice, or on two hosts at once,
 each row is erased once (``SKIP LOCKED`` batches; each pass picks only what is not erased yet).
@@ -29,6 +32,7 @@ from app.extensions import db
 from app.models import CreditRecord, ImportRun
 from app.models.base import UTCDateTime
 from app.models.personal import ERASED
+from app.services import uploads
 from app.services.calendar import parse_period
 from app.services.policy import get_policy_in_force
 from app.services.records.erasure import (
@@ -63,6 +67,7 @@ class PurgeResult:
     cases_erased: int = 0
     subjects_erased: int = 0
     files_deleted: int = 0
+    orphan_files_deleted: int = 0  # stored files no row points to, left by rolled-back transactions
     # Filled in by the purge job: its housekeeping steps (signup, accounts, ``clear_old_import_reports``).
     sign_up_requests: int = 0
     sessions: int = 0  # ended or expired over SESSION_RECORD_RETENTION ago, deleted
@@ -94,6 +99,8 @@ def purge_expired_personal_data(batch_size: int = 1000) -> PurgeResult:
             after = ids[-1]
             if len(ids) < batch_size:
                 break
+    result.orphan_files_deleted = uploads.discard_orphans()
+    db.session.commit()
     return result
 
 

@@ -16,7 +16,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.labels import label
 from app.models import CreditRecord, ExpiryRun, Notification
-from app.services.notices.dispatch import ATTACHMENTS
+from app.services.notices.delivery import ATTACHMENTS
 from app.services.records.expiry import DIGEST
 
 PAGE = 100

@@ -31,7 +31,7 @@ from app.models import Notification, PasswordReset, User
 from app.services.accounts.password_reset import mailed_lifetime, mint_token, open_reset
 from app.services.accounts.sessions import EndReason, account_usable, end_all_sessions
 from app.services.audit import audit_admin_change
-from app.services.notices.dispatch import SEND_TIME_FIELDS
+from app.services.notices.delivery import SEND_TIME_FIELDS
 from app.services.notices.outbox import enqueue_email, smtp_configured
 from app.services.transaction import use_case
 

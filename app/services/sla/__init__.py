@@ -4,8 +4,16 @@
 queries and the deadline arithmetic. The timer functions (``timers.sync_timers``, ...) are
 steps inside a case transition, imported from their module.
 """
-from app.services.sla.compliance import Compliance, sla_compliance, summarise
+from app.services.sla.compliance import (
+    Compliance,
+    MonthlyCompliance,
+    compliance_by_month,
+    local_month,
+    sla_compliance,
+    summarise,
+)
 from app.services.sla.sweep import SweepResult, next_working_time, sweep_sla
 from app.services.sla.timers import deadline
 
-__all__ = ["Compliance", "SweepResult", "deadline", "next_working_time", "sla_compliance", "summarise", "sweep_sla"]
+__all__ = ["Compliance", "MonthlyCompliance", "SweepResult", "compliance_by_month", "deadline", "local_month",
+           "next_working_time", "sla_compliance", "summarise", "sweep_sla"]

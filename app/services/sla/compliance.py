@@ -20,7 +20,7 @@ The rules, each deadline charged to whom its clock binds:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, false, func, literal, not_, or_, select
 from sqlalchemy import case as when
@@ -90,7 +90,62 @@ def sla_compliance(days: int) -> list[Compliance]:
     case's department for a department's clock, None for the platform's), with how many
     were met. One query; the rules are in the module's docstring."""
     now = clock.now()
-    since = now - timedelta(days=days)
+    timers, met, missed = _judged(now - timedelta(days=days), now)
+    rows = db.session.execute(
+        select(timers.c.kind, timers.c.clock, timers.c.department_id, Department.name,
+               func.count(), func.sum(when((met, 1), else_=0)))
+        .outerjoin(Department, Department.id == timers.c.department_id)
+        .where(or_(met, missed))
+        # Grouped on the subquery's columns: PostgreSQL does not take two renderings of one
+        # CASE expression (each with its own parameters) for the same expression.
+        .group_by(timers.c.kind, timers.c.clock, timers.c.department_id, Department.name)
+    ).all()
+    return [
+        Compliance(kind, clock_name, department_id, total, int(met_count or 0), name)
+        for kind, clock_name, department_id, name, total, met_count in rows
+    ]
+
+
+@dataclass(frozen=True)
+class MonthlyCompliance:
+    month: str  # YYYY-MM of the deadline, in the platform's zone
+    workflow: str
+    clock: str
+    department_id: int | None  # None: the platform's own step
+    total: int
+    met: int
+
+
+def compliance_by_month(since: datetime) -> list[MonthlyCompliance]:
+    """The deadlines that fell due from ``since`` to now, met or missed by the same rules as
+    ``sla_compliance``, per month of the deadline, workflow, clock and whom they bind."""
+    now = clock.now()
+    timers, met, missed = _judged(since, now, by_due=True)
+    month = local_month(timers.c.due_at, db.session.get_bind().dialect.name).label("month")
+    rows = db.session.execute(
+        select(month, timers.c.kind, timers.c.clock, timers.c.department_id, func.count(),
+               func.sum(when((met, 1), else_=0)))
+        .where(or_(met, missed), timers.c.due_at >= since, timers.c.due_at < now)
+        .group_by(month, timers.c.kind, timers.c.clock, timers.c.department_id)
+    ).all()
+    return [MonthlyCompliance(m, kind, name, department, total, int(kept or 0))
+            for m, kind, name, department, total, kept in rows]
+
+
+def local_month(column, dialect: str):
+    """``YYYY-MM`` of an instant in the platform's zone (UTC+8 all year: China keeps no summer time).
+
+    SQLite: of the stored text's whole seconds, since its date functions round to milliseconds
+    and a deadline at the end of the month's last day (23:59:59.999999) would fall in the next."""
+    if dialect == "postgresql":
+        return func.to_char(func.timezone(clock.PLATFORM_TZ.key, column), "YYYY-MM")
+    return func.strftime("%Y-%m", func.substr(column, 1, 19), "+8 hours")
+
+
+def _judged(since: datetime, now: datetime, by_due: bool = False):
+    """The staff deadlines to judge (a subquery of kind, clock, department_id, status, due_at,
+    stopped_at, stopped_by) and the conditions met and missed on it. The deadlines are those
+    that ended since ``since`` or run overdue now; ``by_due``: those due since ``since``."""
     # The transition that stopped a timer: the last change of state written at or before its
     # stop. A transition appends its event before it moves the timers, in one transaction,
     # and the next one on the same case only starts after it (the case row is locked).
@@ -105,7 +160,10 @@ def sla_compliance(days: int) -> list[Compliance]:
         literal(""),
     )
     department = _charged_to(DEPARTMENT)
-    ended = and_(Timer.status == TimerStatus.STOPPED, Timer.stopped_at >= since, Timer.due_at.is_not(None))
+    if by_due:
+        ended = and_(Timer.status == TimerStatus.STOPPED, Timer.due_at >= since)
+    else:
+        ended = and_(Timer.status == TimerStatus.STOPPED, Timer.stopped_at >= since, Timer.due_at.is_not(None))
     overdue = and_(Timer.status == TimerStatus.RUNNING, Timer.due_at < now)
     timers = (
         select(
@@ -129,19 +187,7 @@ def sla_compliance(days: int) -> list[Compliance]:
     stopped = timers.c.status == TimerStatus.STOPPED
     met = and_(stopped, timers.c.stopped_at <= timers.c.due_at, not_(unfinished))
     missed = or_(timers.c.status == TimerStatus.RUNNING, and_(stopped, timers.c.stopped_at > timers.c.due_at))
-    rows = db.session.execute(
-        select(timers.c.kind, timers.c.clock, timers.c.department_id, Department.name,
-               func.count(), func.sum(when((met, 1), else_=0)))
-        .outerjoin(Department, Department.id == timers.c.department_id)
-        .where(or_(met, missed))
-        # Grouped on the subquery's columns: PostgreSQL does not take two renderings of one
-        # CASE expression (each with its own parameters) for the same expression.
-        .group_by(timers.c.kind, timers.c.clock, timers.c.department_id, Department.name)
-    ).all()
-    return [
-        Compliance(kind, clock_name, department_id, total, int(met_count or 0), name)
-        for kind, clock_name, department_id, name, total, met_count in rows
-    ]
+    return timers, met, missed
 
 
 def summarise(rows: list[Compliance], by: str) -> list[tuple[object, int, int]]:

@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 
 from app.errors import InvalidInput
 from app.models.enums import Role
-from app.services.admin import job_health, platform_overview
+from app.services.admin import job_health, platform_overview, scheduler_alive, scheduler_last_seen
 from app.services.calendar import uncovered_years
 from app.web.access import roles
 
@@ -18,8 +18,9 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.route("/")
 @roles(Role.ADMIN)
 def home():
+    seen = scheduler_last_seen()
     return render_template("admin/home.html", overview=platform_overview(), jobs=job_health(),
-                           calendar_gaps=uncovered_years())
+                           calendar_gaps=uncovered_years(), scheduler_seen=seen, scheduler_alive=scheduler_alive(seen))
 
 
 def require_valid_post() -> None:

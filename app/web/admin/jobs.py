@@ -1,7 +1,5 @@
-"""Admin: scheduled jobs (run one now) and the outbox (search, retry one or many)."""
+"""Admin: scheduled jobs (ask the scheduler to run one now) and the outbox (search, retry one or many)."""
 from __future__ import annotations
-
-import json
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -11,7 +9,7 @@ from flask_wtf import FlaskForm
 from app.errors import InvalidInput
 from app.forms.admin_audit import OutboxFilterForm
 from app.models.enums import NotificationStatus, Role
-from app.services.admin import OutboxFilter, list_outbox, retry_outbox_notices, run_job_now
+from app.services.admin import OutboxFilter, list_outbox, request_job_run, retry_outbox_notices
 from app.web.access import roles
 from app.web.admin import bp, require_valid_post
 
@@ -19,14 +17,14 @@ from app.web.admin import bp, require_valid_post
 @bp.route("/jobs/<name>/run", methods=["POST"])
 @roles(Role.ADMIN)
 def run_job(name: str):
-    """Run a job now, under its lock (409 while another process runs it); the outcome in a flash."""
+    """Hand a job to the scheduler to run now; the page then shows it queued, running, its result."""
     require_valid_post()
-    report = run_job_now(current_user, name)
-    if report.ok:
-        flash(_("Job %(name)s finished in %(s).1f s: %(result)s", name=name, s=report.seconds,
-                result=json.dumps(report.result, ensure_ascii=False)), "success")
+    request_ = request_job_run(current_user, name)
+    if request_.already:
+        flash(_("Job %(name)s is already waiting for the scheduler.", name=name), "success")
     else:
-        flash(_("Job %(name)s failed: %(error)s", name=name, error=report.error), "error")
+        flash(_("Job %(name)s is queued: the scheduler runs it within a few seconds. Reload this page "
+                "to see it running and its result.", name=name), "success")
     return redirect(url_for("admin.home"))
 
 

@@ -1,0 +1,50 @@
+"""Verification codes: 16 characters of base32 (80 random bits), printed on the letter; the
+database keeps their SHA-256 only."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+
+from flask import current_app
+
+VERIFY_PATH = "/letters/verify"  # the public verification page (app/web/letters.py)
+_NOT_CODE = re.compile(r"[\s\-_.]")
+_BASE32 = re.compile(r"[A-Z2-7]{16}")
+
+
+def new_code() -> str:
+    return base64.b32encode(secrets.token_bytes(10)).decode("ascii")
+
+
+def normalise(typed: str) -> str | None:
+    """The code as typed (spaces, dashes, lower case, O/0 and I/1 confused), or None when it
+    cannot be one."""
+    code = _NOT_CODE.sub("", typed or "").upper().replace("0", "O").replace("1", "I").replace("8", "B")
+    return code if _BASE32.fullmatch(code) else None
+
+
+def code_hash(code: str) -> str:
+    return hashlib.sha256(code.encode("ascii")).hexdigest()
+
+
+def grouped(code: str) -> str:
+    """ABCD-EFGH-JKLM-NPQR: easier to read out and type."""
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+def site_address() -> str:
+    """The site's own address, as ``app.web.link_tokens.public_base_url`` gives it to the mails'
+    links (PUBLIC_BASE_URL, else SERVER_NAME, else the development address): the services may
+    not import the web layer, and a letter is issued outside any request too (jobs, the demo)."""
+    config = current_app.config
+    if config.get("PUBLIC_BASE_URL"):
+        return config["PUBLIC_BASE_URL"].rstrip("/")
+    if config.get("SERVER_NAME"):
+        return f"{config['PREFERRED_URL_SCHEME']}://{config['SERVER_NAME']}"
+    return "http://127.0.0.1:5000"
+
+
+def verify_url(code: str) -> str:
+    return f"{site_address()}{VERIFY_PATH}?code={code}"
