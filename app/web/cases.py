@@ -46,6 +46,8 @@ def _page(page: cases.CasePage, form: ActionForm, status: int = 200):
         deadlines=page.deadlines,
         attachments=page.attachments,
         actions=page.actions,
+        # A move into a done state (a decision, a withdrawal, a close) cannot be taken back: asked twice.
+        final={t.trigger for t in page.actions if workflow.state(t.dest).done},
         refused=page.refused,
         diagram=Markup(svg(workflow, current=case.state, label=lambda kind, name: label(
             "case_state" if kind == "state" else kind, name))),

@@ -6,3 +6,9 @@ document.addEventListener("click", function (event) {
   reason.value = reason.value ? reason.value + "\n" + button.dataset.template : button.dataset.template;
   reason.focus();
 });
+
+// A step that cannot be undone (a decision, a withdrawal, a close) asks before it is sent.
+document.addEventListener("submit", function (event) {
+  var button = event.submitter;
+  if (button && button.dataset.confirm && !window.confirm(button.dataset.confirm)) event.preventDefault();
+});

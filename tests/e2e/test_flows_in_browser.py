@@ -58,6 +58,29 @@ def live_server(committed_app):
         server.server_close()
 
 
+class ConfirmingBrowser:
+    """Chromium whose pages answer yes to the confirmation that a step that cannot be undone
+    asks (a decision, a withdrawal, a close), as the user who clicked it would, and keep what it
+    said (``page.dialogs``). Anything else is the browser's own."""
+
+    def __init__(self, chromium):
+        self.chromium = chromium
+
+    def new_page(self, **options):
+        page = self.chromium.new_page(**options)
+        page.dialogs = []
+
+        def accept(dialog):
+            page.dialogs.append(dialog.message)
+            dialog.accept()
+
+        page.on("dialog", accept)
+        return page
+
+    def __getattr__(self, name):
+        return getattr(self.chromium, name)
+
+
 @pytest.fixture
 def browser():
     if not Path(CHROMIUM).exists():
@@ -71,7 +94,7 @@ def browser():
                   "--disable-component-update", "--disable-sync", "--no-first-run"],
         )
         try:
-            yield chromium
+            yield ConfirmingBrowser(chromium)
         finally:
             chromium.close()
 
