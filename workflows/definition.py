@@ -179,6 +179,9 @@ class Transition:
     letter: Letter | None = None  # the written notice the applicant receives of this step
     # The public statistics count this move as "<kinds>_<counted_as>" (``services.statistics``).
     counted_as: str | None = None
+    # What the applicant is told of this move by someone else ({case}, {due_at}: the case's next
+    # deadline): the line of its ``case_changed`` notice, in English, translated by the catalog.
+    notice: str = ""
 
     def __post_init__(self) -> None:
         # StrEnum members (the record table) become bare names: the machine wants strings.

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
+from app import clock
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import Case, User
@@ -15,6 +16,7 @@ from app.services.cases.guards import handled_case_complained_of
 from app.services.cases.history import proposed_corrections
 from app.services.cases.refusals import REFUSALS
 from app.services.letters import issue_letter
+from app.services.letters.codes import site_address
 from app.services.notices.outbox import enqueue
 from app.services.records import lifecycle as records
 from app.services.sla.timers import extend_timer
@@ -133,9 +135,9 @@ def _effect_reassign(case, action, actor):
 
 
 def _effect_extend_overall(case, action, actor):
-    for clock in CASE_WORKFLOWS[case.kind].clocks:
-        if clock.extendable:
-            extend_timer(case, clock.name)
+    for running in CASE_WORKFLOWS[case.kind].clocks:
+        if running.extendable:
+            extend_timer(case, running.name)
 
 
 EFFECTS = {
@@ -161,7 +163,9 @@ def notify_transition(case: Case, taken: Transition, actor: User | None) -> None
     letter = issue_letter(case, taken)
     if taken.bookkeeping or (actor is not None and actor.id == case.applicant_id):
         return
-    payload = {"case": case.number, "trigger": taken.trigger, "state": case.state}
+    payload = {"case": case.number, "kind": case.kind, "trigger": taken.trigger, "state": case.state,
+               "due_at": clock.local(case.due_at).strftime("%Y-%m-%d") if case.due_at else "",
+               "link": f"{site_address()}/cases/{case.id}"}
     if letter is not None:
         payload["letter"] = letter.id
     enqueue(f"case:{case.id}:v{case.version}:{taken.trigger}", "case_changed", payload, user_id=case.applicant_id)

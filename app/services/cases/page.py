@@ -33,7 +33,7 @@ STAFF_WHO_ASSIGN = (Role.OFFICER, Role.SUPERVISOR)
 class CasePage:
     case: Case
     events: list[CaseEvent]
-    actors: dict[int, User]  # who acted in the events, by id
+    actors: dict[int, User]  # who acted in the events and uploaded the files, by id
     deadlines: list[tuple[Timer, int | None]]  # the clocks not stopped, with the working days left
     attachments: list[Attachment]
     actions: list[Transition]  # what the user may do now: the buttons
@@ -50,8 +50,6 @@ def get_case_page(user: User, case_id: int) -> CasePage:
     """The case as ``user`` may see it; NotFound if they may not."""
     case = get_case_for(user, case_id)
     events = list_events(case)
-    actor_ids = {e.actor_id for e in events if e.actor_id}
-    actors = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(actor_ids)))} if actor_ids else {}
     timers = db.session.scalars(
         select(Timer).where(Timer.case_id == case.id, Timer.status != TimerStatus.STOPPED).order_by(Timer.due_at)
     ).all()
@@ -62,6 +60,9 @@ def get_case_page(user: User, case_id: int) -> CasePage:
     ]
     attachments = list(db.session.scalars(
         select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)))
+    # Who acted in the events and who uploaded each file, read at once.
+    actor_ids = {e.actor_id for e in events if e.actor_id} | {a.uploaded_by_id for a in attachments}
+    actors = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(actor_ids)))} if actor_ids else {}
     actions = available_actions(case, user)
     return CasePage(
         case=case, events=events, actors=actors, deadlines=deadlines, attachments=attachments,

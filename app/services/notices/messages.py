@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import has_app_context
+from flask_babel import force_locale, gettext
+
+from workflows import CASE_WORKFLOWS
+
 TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     "case_submitted": {
         "zh": ("申请已提交：{case}", "您的申请 {case} 已提交，我们将在规定时限内办理。"),
@@ -139,9 +144,26 @@ class _Missing(dict):
         return "{" + key + "}"
 
 
+def _step_line(payload: dict, locale: str) -> str | None:
+    """A case's step as the applicant reads it (the transition's own ``notice``, translated), with
+    the link to the case; None for a step without one."""
+    workflow = CASE_WORKFLOWS.get(payload.get("kind") or "")
+    taken = next((t for t in workflow.transitions if t.trigger == payload.get("trigger")), None) if workflow else None
+    if taken is None or not taken.notice:
+        return None
+    text = taken.notice
+    if has_app_context():
+        with force_locale("en" if locale == "en" else "zh_CN"):
+            text = gettext(taken.notice)
+    link = payload.get("link")
+    return text + (f"\n{link}" if link else "")
+
+
 def _line(template: str, locale: str, payload: dict) -> tuple[str, str]:
     texts = TEMPLATES.get(template, {})
     subject, line = texts.get(locale) or texts.get("zh") or (template, "{payload}")
+    if template == "case_changed":
+        line = _step_line(payload, locale) or line
     values = _Missing({k: ("、" if locale == "zh" else ", ").join(v) if isinstance(v, list) else v
                        for k, v in payload.items()}, payload=payload)
     return subject.format_map(values), line.format_map(values)
