@@ -183,8 +183,8 @@ def test_a_repair_approved_with_an_objection_open_closes_the_objection_with_its_
     assert event.trigger == "close_on_retirement" and event.actor_id is None
     assert "repaired" in event.reason or "修复" in event.reason
     assert event.reason != str(CASES_END_REASONS[RecordState.RETIRED])
-    assert {"case": objection.number, "trigger": "close_on_retirement", "state": "closed"} in _notices_to(
-        db, p["applicant"], objection)
+    told = {"case": objection.number, "trigger": "close_on_retirement", "state": "closed"}
+    assert any(told.items() <= payload.items() for payload in _notices_to(db, p["applicant"], objection))
     assert not record.under_objection  # the closed objection took its mark along
     assert close_cases_on_retired_records() == 0  # nothing left for the level-triggered run
 
