@@ -44,9 +44,27 @@ def _deliver(app):
         db.session.remove()
 
 
+def _buffered(app):
+    """The application with each response read whole and its iterator closed before werkzeug
+    writes a byte: when Chromium drops a connection mid-response (it navigates on while a style
+    sheet is still being sent), werkzeug's development server gives up without closing the file it
+    was streaming, and the unclosed file is a ResourceWarning that fails whichever test is running."""
+
+    def application(environ, start_response):
+        chunks = app(environ, start_response)
+        try:
+            body = b"".join(chunks)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+        return [body]
+
+    return application
+
+
 @pytest.fixture
 def live_server(committed_app):
-    server = make_server("127.0.0.1", 0, committed_app, threaded=True)
+    server = make_server("127.0.0.1", 0, _buffered(committed_app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_port}"
