@@ -13,7 +13,7 @@ from app.errors import DomainError
 from app.forms.dept import ImportForm, RecordCorrectionForm, RecordForm, RecordRevocationForm
 from app.models.enums import Role
 from app.services.cases import list_cases_waiting_for_department
-from app.services.notices import list_inbox
+from app.services.notices import inbox_entries
 from app.services.records import (
     NewRecord,
     allowed_values,
@@ -50,7 +50,7 @@ def home():
         now=clock.now(),
         counts=count_records_by_state(department.id),
         records=list_records_of_department(department.id, limit=50),
-        notices=list_inbox(current_user, limit=20),
+        notices=inbox_entries(current_user, str(get_locale()), limit=20),
     )
 
 

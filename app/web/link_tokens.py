@@ -17,7 +17,9 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import current_app, url_for
+from flask import url_for
+
+from app.site import site_address
 
 REDACTED = "[token]"
 # The link pages' last path segment, but the fixed pages beside them.
@@ -26,27 +28,9 @@ _TOKEN_IN_PATH = re.compile(
 LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error", "app", "flask.app")
 
 
-DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"  # scripts/run.sh's address
-
-
-def public_base_url() -> str:
-    """The site's own address, that every mailed link starts with (no trailing slash).
-
-    ``PUBLIC_BASE_URL`` (required in production, config.py); unset, ``SERVER_NAME`` (the tests'),
-    else the development address. Never the request's Host header: a client could otherwise
-    choose where a mailed token goes (host header poisoning).
-    """
-    config = current_app.config
-    if config.get("PUBLIC_BASE_URL"):
-        return config["PUBLIC_BASE_URL"].rstrip("/")
-    if config.get("SERVER_NAME"):
-        return f"{config['PREFERRED_URL_SCHEME']}://{config['SERVER_NAME']}"
-    return DEVELOPMENT_BASE_URL
-
-
 def public_url(endpoint: str, **values) -> str:
     """The absolute address of ``endpoint`` on the site's own address, for a mail."""
-    return public_base_url() + url_for(endpoint, **values)
+    return site_address() + url_for(endpoint, **values)
 
 
 def password_link_prefix() -> str:

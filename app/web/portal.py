@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -24,7 +25,7 @@ from app.services.cases import (
     repair_eligibility,
     submit_case,
 )
-from app.services.notices import list_inbox
+from app.services.notices import inbox_entries
 from app.services.records import find_record_of_subject, list_records_of_subject
 from app.web.access import roles
 
@@ -51,7 +52,7 @@ def home():
         subject=subject,
         records=list_records_of_subject(subject.id),
         cases=list_cases_of_subject(subject.id),
-        notices=list_inbox(current_user, limit=10),
+        notices=inbox_entries(current_user, str(get_locale()), limit=10),
     )
 
 

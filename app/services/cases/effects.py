@@ -16,10 +16,10 @@ from app.services.cases.guards import handled_case_complained_of
 from app.services.cases.history import proposed_corrections
 from app.services.cases.refusals import REFUSALS
 from app.services.letters import issue_letter
-from app.services.letters.codes import site_address
 from app.services.notices.outbox import enqueue
 from app.services.records import lifecycle as records
 from app.services.sla.timers import extend_timer
+from app.site import site_address
 from workflows import CASE_WORKFLOWS, CLAIM, OBJECTION, REASSIGN, Transition
 
 

@@ -7,7 +7,7 @@ import hashlib
 import re
 import secrets
 
-from flask import current_app
+from app.site import site_address
 
 VERIFY_PATH = "/letters/verify"  # the public verification page (app/web/letters.py)
 _NOT_CODE = re.compile(r"[\s\-_.]")
@@ -32,18 +32,6 @@ def code_hash(code: str) -> str:
 def grouped(code: str) -> str:
     """ABCD-EFGH-JKLM-NPQR: easier to read out and type."""
     return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
-
-
-def site_address() -> str:
-    """The site's own address, as ``app.web.link_tokens.public_base_url`` gives it to the mails'
-    links (PUBLIC_BASE_URL, else SERVER_NAME, else the development address): the services may
-    not import the web layer, and a letter is issued outside any request too (jobs, the demo)."""
-    config = current_app.config
-    if config.get("PUBLIC_BASE_URL"):
-        return config["PUBLIC_BASE_URL"].rstrip("/")
-    if config.get("SERVER_NAME"):
-        return f"{config['PREFERRED_URL_SCHEME']}://{config['SERVER_NAME']}"
-    return "http://127.0.0.1:5000"
 
 
 def verify_url(code: str) -> str:

@@ -19,6 +19,7 @@ from app.services.letters.kinds import TITLES, document_number, policy_words
 from app.services.letters.numbering import next_seq
 from app.services.letters.render import qr_data_uri, render_pdf
 from app.services.policy import get_policy
+from app.site import site_address
 from workflows import APPLICANT, CASE_WORKFLOWS, Transition
 
 LETTER_LOCALE = "zh_CN"  # an official document: in Chinese, whoever took the step
@@ -91,7 +92,7 @@ def _context(case: Case, taken: Transition, number: str, today: date, code: str)
         "legal_basis": legal_basis,
         "review_rights": review_rights,
         "code": codes.grouped(code),
-        "verify_page": codes.site_address() + codes.VERIFY_PATH,
+        "verify_page": site_address() + codes.VERIFY_PATH,
         "qr": qr_data_uri(url),
     }
 

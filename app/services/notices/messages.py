@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from flask import has_app_context
 from flask_babel import force_locale, gettext
 
+from app.site import absolute
 from workflows import CASE_WORKFLOWS
 
 TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
@@ -166,14 +167,23 @@ def _line(template: str, locale: str, payload: dict) -> tuple[str, str]:
         line = _step_line(payload, locale) or line
     values = _Missing({k: ("、" if locale == "zh" else ", ").join(v) if isinstance(v, list) else v
                        for k, v in payload.items()}, payload=payload)
+    if isinstance(payload.get("link"), str) and has_app_context():
+        values["link"] = absolute(payload["link"])  # a page of the site, as a mail can open it
     return subject.format_map(values), line.format_map(values)
 
 
-def render(template: str, payloads: list[dict], locale: str = "zh") -> Message:
-    """One message for one or more notices of the same template (a digest when several)."""
+def render(template: str, payloads: list[dict], locale: str = "zh", total: int | None = None) -> Message:
+    """One message for one or more notices of the same template (a digest when several).
+    ``total``: how many notices the digest stands for when ``payloads`` are only its first ones
+    (an in-app entry lists a few lines and says how many more there are)."""
     locale = "en" if (locale or "").startswith("en") else "zh"
     lines = [_line(template, locale, p) for p in payloads]
-    if len(lines) == 1:
+    total = max(total or 0, len(lines))
+    if total == 1:
         return Message(lines[0][0], lines[0][1])
-    heading = f"（共{len(lines)}项）" if locale == "zh" else f" ({len(lines)} items)"
-    return Message(lines[0][0] + heading, "\n".join(f"- {line}" for _, line in lines))
+    heading = f"（共{total}项）" if locale == "zh" else f" ({total} items)"
+    body = [f"- {line}" for _, line in lines]
+    if total > len(lines):
+        more = total - len(lines)
+        body.append(f"……另有{more}项" if locale == "zh" else f"... and {more} more")
+    return Message(lines[0][0] + heading, "\n".join(body))
