@@ -24,6 +24,7 @@ class Letter(Base):
         UniqueConstraint("kind", "year", "seq"),
         CheckConstraint("seq > 0", name="seq_positive"),
         CheckConstraint("size_bytes > 0", name="size_positive"),
+        CheckConstraint("pdf IS NOT NULL OR erased_at IS NOT NULL", name="pdf_or_erased"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,7 +42,9 @@ class Letter(Base):
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     sha256: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int]
-    pdf: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # lists never load the bytes
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # lists never load the bytes
+    # Set, and ``pdf`` gone, when the retention purge erased the case: the PDF names the applicant.
+    erased_at: Mapped[datetime | None]
 
     case: Mapped[Case] = relationship()
 

@@ -16,7 +16,7 @@ def letter_attachment(notice: Notification) -> tuple[str, bytes] | None:
     if not isinstance(letter_id, int):
         return None
     letter = db.session.get(Letter, letter_id)
-    return None if letter is None else (file_name(letter), letter.pdf)
+    return None if letter is None or letter.pdf is None else (file_name(letter), letter.pdf)
 
 
 ATTACHMENTS[STEP_NOTICE] = letter_attachment

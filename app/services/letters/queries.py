@@ -4,10 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
-from app.errors import NotFound
+from app.errors import Gone, NotFound
 from app.extensions import db
 from app.models import Case, Letter
 from app.services.letters import codes
@@ -27,6 +28,9 @@ def get_letter_of(case: Case, letter_id: int) -> Letter:
         select(Letter).where(Letter.id == letter_id, Letter.case_id == case.id).options(undefer(Letter.pdf)))
     if letter is None:
         raise NotFound()
+    if letter.pdf is None:  # erased with its case at the end of retention
+        raise Gone(_("This letter was erased with its case when the retention period ended; its number "
+                     "can still be checked on the verification page."))
     return letter
 
 

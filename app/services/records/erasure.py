@@ -9,7 +9,9 @@ its facts and sanction are cleared (``retention``) and here the personal data of
 
 **A case** closed more than the same period ago, whether or not its subject stays: its title,
 statement and outcome reason become ``[已清除]``, its evidence files are deleted (rows, and the
-stored files that no other row still uses), and the personal data of its events is erased.
+stored files that no other row still uses), its letters' PDFs are deleted (their number, kind,
+date and outcome stay, for the public verification page), and the personal data of its events
+is erased.
 
 **A subject** goes once nothing of it is kept and nobody acts for it: every record of it purged,
 every case of it erased, no active account acting for it (an account that names the subject
@@ -47,6 +49,7 @@ from app.models import (
     Case,
     CaseEvent,
     CreditRecord,
+    Letter,
     Notification,
     PersonalData,
     RecordEvent,
@@ -104,6 +107,10 @@ def erase_cases(case_ids: list[int], now: datetime) -> int:
         .values(outcome_reason=ERASED).execution_options(synchronize_session=False)
     )
     _erase_personal_data(select(CaseEvent.personal_data_id).where(CaseEvent.case_id.in_(case_ids)), now)
+    db.session.execute(  # a letter names the applicant and states the facts; its number and kind stay
+        update(Letter).where(Letter.case_id.in_(case_ids), Letter.erased_at.is_(None))
+        .values(pdf=None, erased_at=now).execution_options(synchronize_session=False)
+    )
     digests = set(db.session.scalars(select(Attachment.sha256).where(Attachment.case_id.in_(case_ids))))
     db.session.execute(delete(Attachment).where(Attachment.case_id.in_(case_ids))
                        .execution_options(synchronize_session=False))
