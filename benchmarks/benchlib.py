@@ -1,6 +1,7 @@
 """Set-up shared by the benchmarks: a throw-away PostgreSQL database, migrated, and the app."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import resource
@@ -34,6 +35,19 @@ def fresh_database(url: str):
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
     return app
+
+
+def copy_lines(cursor, table: str, columns: str, lines, chunk: int = 50_000) -> None:
+    """COPY ``lines`` (tab-separated, each ending in a newline) into ``table`` through psycopg's
+    ``copy``, ``chunk`` lines at a time, so that a seed of millions of rows keeps memory flat."""
+    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        buffer = io.StringIO()
+        for i, line in enumerate(lines, 1):
+            buffer.write(line)
+            if i % chunk == 0:
+                copy.write(buffer.getvalue())
+                buffer = io.StringIO()
+        copy.write(buffer.getvalue())
 
 
 def peak_mb() -> float:

@@ -22,7 +22,6 @@ Writes benchmarks/results/expiry.json. Needs PostgreSQL on 127.0.0.1:5432 (trust
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import platform
@@ -35,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from benchlib import SERVER, bench_app, fresh_database, peak_mb, server_version, timed  # noqa: E402
+from benchlib import SERVER, bench_app, copy_lines, fresh_database, peak_mb, server_version, timed  # noqa: E402
 
 TODAY = date(2027, 12, 1)  # "now" of the sweep: records whose publicity ended before are due
 NOW = datetime(2027, 12, 1, 3, 0, tzinfo=UTC)
@@ -43,6 +42,19 @@ DEPARTMENTS = 8
 
 
 
+
+
+
+def _record_lines(rows: int, n_due: int):
+    """The seed's records: the first ``n_due`` end before TODAY, the others after it (general class: one year)."""
+    for i in range(rows):
+        decided = TODAY - timedelta(days=366 + i % 300) if i < n_due else TODAY - timedelta(days=i % 300)
+        end = decided.replace(year=decided.year + 1) if not (decided.month == 2 and decided.day == 29) \
+            else date(decided.year + 1, 2, 28)
+        shortest = decided + timedelta(days=91)
+        yield (f"{1 + i % 20000}\t{1 + i % DEPARTMENTS}\tadministrative_penalty\tgeneral\tP{i:08d}\t{decided}\t"
+               f"facts of case {i}\tfine\t[\"fine\"]\tt\t{decided}\t{shortest}\t{end}\t1\t"
+               f"published\tf\t{decided} 10:00:00+00\t1\t{decided} 10:00:00+00\t{decided} 10:00:00+00\n")
 
 
 def prepare(url: str, rows: int, due: float) -> dict:
@@ -70,24 +82,7 @@ def prepare(url: str, rows: int, due: float) -> dict:
                 "sanction_kinds, is_public, publicity_start, shortest_publicity_end, publicity_end, policy_version, "
                 "state, under_objection, published_at, version, created_at, updated_at"
             )
-            n_due = int(rows * due)
-            with cursor.copy(f"COPY credit_record ({columns}) FROM STDIN") as copy:
-                buffer = io.StringIO()
-                for i in range(rows):
-                    # Due rows end before TODAY; the others end after it. General class: one year.
-                    decided = TODAY - timedelta(days=366 + i % 300) if i < n_due else TODAY - timedelta(days=i % 300)
-                    end = decided.replace(year=decided.year + 1) if not (decided.month == 2 and decided.day == 29) \
-                        else date(decided.year + 1, 2, 28)
-                    shortest = decided + timedelta(days=91)
-                    buffer.write(
-                        f"{1 + i % 20000}\t{1 + i % DEPARTMENTS}\tadministrative_penalty\tgeneral\tP{i:08d}\t{decided}\t"
-                        f"facts of case {i}\tfine\t[\"fine\"]\tt\t{decided}\t{shortest}\t{end}\t1\t"
-                        f"published\tf\t{decided} 10:00:00+00\t1\t{decided} 10:00:00+00\t{decided} 10:00:00+00\n"
-                    )
-                    if i % 50000 == 49999:
-                        copy.write(buffer.getvalue())
-                        buffer = io.StringIO()
-                copy.write(buffer.getvalue())
+            copy_lines(cursor, "credit_record", columns, _record_lines(rows, int(rows * due)))
             raw.commit()
         finally:
             raw.close()

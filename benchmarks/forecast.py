@@ -19,7 +19,6 @@ Figures go to benchmarks/results/forecast.json.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import sys
@@ -30,23 +29,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.benchlib import SERVER, fresh_database, server_version  # noqa: E402
+from benchmarks.benchlib import SERVER, copy_lines, fresh_database, server_version  # noqa: E402
 
 URL = f"{SERVER}/casedesk_bench_forecast"
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 TODAY = date(2026, 12, 2)
 DEPARTMENTS = 8
-
-
-def _copy(cursor, table: str, columns: str, rows) -> None:
-    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        buffer = io.StringIO()
-        for i, row in enumerate(rows):
-            buffer.write(row)
-            if i % 50000 == 49999:
-                copy.write(buffer.getvalue())
-                buffer = io.StringIO()
-        copy.write(buffer.getvalue())
 
 
 def prepare(records: int, cases: int) -> dict:
@@ -77,7 +65,7 @@ def prepare(records: int, cases: int) -> dict:
                            f"{decided}\tfacts\tfine\t[\"fine\"]\tt\t{decided}\t{decided + timedelta(days=91)}\t{end}\t1\t"
                            f"published\tf\t{decided} 10:00:00+00\t1\t{decided} 10:00:00+00\t{decided} 10:00:00+00\n")
 
-            _copy(cursor, "credit_record",
+            copy_lines(cursor, "credit_record",
                   "subject_id, department_id, category, severity, decision_number, decision_date, facts, sanction, "
                   "sanction_kinds, is_public, publicity_start, shortest_publicity_end, publicity_end, policy_version, "
                   "state, under_objection, published_at, version, created_at, updated_at", record_rows())
@@ -89,7 +77,7 @@ def prepare(records: int, cases: int) -> dict:
                     yield (f"YY-2026-{i + 1:07d}\tobjection\t{state}\t{1 + i % 20000}\t1\t\\N\t{1 + i % DEPARTMENTS}\t1\t"
                            f"t\ts\t\\N\t1\t{submitted}\t{submitted}\t{closed}\t{1 + i}\n")
 
-            _copy(cursor, '"case"', "number, kind, state, subject_id, applicant_id, assignee_id, department_id, "
+            copy_lines(cursor, '"case"', "number, kind, state, subject_id, applicant_id, assignee_id, department_id, "
                   "policy_version, title, statement, due_at, version, submitted_at, updated_at, closed_at, record_id",
                   case_rows())
 
@@ -105,7 +93,7 @@ def prepare(records: int, cases: int) -> dict:
                     yield (f"{1 + i}\taccept\twd\t2\t1\tstopped\t{started}\t{clock_end(started + timedelta(days=3))}\t"
                            f"0\t0\t{stopped}\n")
 
-            _copy(cursor, "timer", "case_id, clock, unit, length, policy_version, status, started_at, due_at, extended, "
+            copy_lines(cursor, "timer", "case_id, clock, unit, length, policy_version, status, started_at, due_at, extended, "
                   "rest_day_shift, stopped_at", _fill(timer_rows()))
             raw.commit()
         finally:

@@ -26,7 +26,6 @@ Writes benchmarks/results/queue.json and queue_http.json. Needs PostgreSQL on 12
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import platform
@@ -40,12 +39,27 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from benchlib import SERVER, bench_app, fresh_database  # noqa: E402
+from benchlib import SERVER, bench_app, copy_lines, fresh_database  # noqa: E402
 from httpload import serve, server_env, sign_in, wrk  # noqa: E402
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 NOW = datetime.now(UTC)
 PASSWORD = "bench-password-1"
+
+
+
+def _case_lines(n: int, n_open: int):
+    """The seed's cases: the last ``n_open`` open, their deadlines from a day ago to 19 days ahead
+    (5 % of them overdue); the others closed three days after submission."""
+    for i in range(n):
+        submitted = START + timedelta(minutes=i)
+        if i % n == 0 or i < n - n_open:
+            state, due, closed = "closed", "\\N", submitted + timedelta(days=3)
+        else:
+            ahead = timedelta(minutes=(i * 7919) % 28800 - 1440)
+            state, due, closed = "submitted", NOW + ahead, "\\N"
+        yield (f"TS-{2026 + i // 900000}-{i % 900000 + 1:06d}\tcomplaint\t{state}\t{1 + i % 1000}\t1\t"
+               f"{2 if i % 4 == 0 else chr(92) + 'N'}\t1\t1\tt\ts\t{due}\t1\t{submitted}\t{submitted}\t{closed}\n")
 
 
 def prepare(url: str, n: int, open_share: float) -> dict:
@@ -68,25 +82,7 @@ def prepare(url: str, n: int, open_share: float) -> dict:
             cursor = raw.cursor()
             cols = ("number, kind, state, subject_id, applicant_id, assignee_id, department_id, policy_version, "
                     "title, statement, due_at, version, submitted_at, updated_at, closed_at")
-            n_open = int(n * open_share)
-            with cursor.copy(f'COPY "case" ({cols}) FROM STDIN') as copy:
-                buffer = io.StringIO()
-                for i in range(n):
-                    submitted = START + timedelta(minutes=i)
-                    if i % n == 0 or i < n - n_open:
-                        state, due, closed = "closed", "\\N", submitted + timedelta(days=3)
-                    else:
-                        # Deadlines from a day ago to 19 days ahead: 5 % of the open cases overdue.
-                        ahead = timedelta(minutes=(i * 7919) % 28800 - 1440)
-                        state, due, closed = "submitted", NOW + ahead, "\\N"
-                    buffer.write(
-                        f"TS-{2026 + i // 900000}-{i % 900000 + 1:06d}\tcomplaint\t{state}\t{1 + i % 1000}\t1\t"
-                        f"{2 if i % 4 == 0 else chr(92) + 'N'}\t1\t1\tt\ts\t{due}\t1\t{submitted}\t{submitted}\t{closed}\n"
-                    )
-                    if i % 50000 == 49999:
-                        copy.write(buffer.getvalue())
-                        buffer = io.StringIO()
-                copy.write(buffer.getvalue())
+            copy_lines(cursor, '"case"', cols, _case_lines(n, int(n * open_share)))
             raw.commit()
         finally:
             raw.close()

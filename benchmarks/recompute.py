@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import io
 import json
 import os
 import platform
@@ -39,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from benchlib import SERVER, bench_app, fresh_database, peak_mb, server_version, timed  # noqa: E402
+from benchlib import SERVER, bench_app, copy_lines, fresh_database, peak_mb, server_version, timed  # noqa: E402
 
 TODAY = date(2027, 12, 1)
 NOW = datetime(2027, 12, 1, 3, 0, tzinfo=UTC)
@@ -84,8 +83,8 @@ def prepare(url: str, rows: int) -> dict:
                        "sanction, sanction_kinds, is_public, withheld_reason, publicity_start, shortest_publicity_end, "
                        "publicity_end, policy_version, state, retired_at, under_objection, published_at, version, "
                        "created_at, updated_at")
-            with cursor.copy(f"COPY credit_record ({columns}) FROM STDIN") as out:
-                buffer = io.StringIO()
+
+            def lines():
                 for i in range(rows):
                     severity, sector = SEVERITIES[i % 3], SECTORS[(i // 3) % 4]
                     kinds = KINDS[(i // 12) % 3]
@@ -100,15 +99,13 @@ def prepare(url: str, rows: int) -> dict:
                     state = "retired" if i % 10 == 9 else "corrected" if i % 10 == 8 else "published"
                     public, withheld = ("f", "minor_offence") if severity == "minor" else ("t", "\\N")
                     retired = f"{NOW.isoformat()}" if state == "retired" else "\\N"
-                    buffer.write(
+                    yield (
                         f"{1 + i % 20000}\t1\tadministrative_penalty\t{severity}\tP{i:08d}\t{decided}\t"
                         f"{sector or chr(92) + 'N'}\tfacts {i}\tsanction\t{kinds}\t{public}\t{withheld}\t{decided}\t"
                         f"{shortest}\t{end}\t{version}\t{state}\t{retired}\tf\t{decided} 10:00:00+00\t1\t"
                         f"{decided} 10:00:00+00\t{decided} 10:00:00+00\n")
-                    if i % 50000 == 49999:
-                        out.write(buffer.getvalue())
-                        buffer = io.StringIO()
-                out.write(buffer.getvalue())
+
+            copy_lines(cursor, "credit_record", columns, lines())
             raw.commit()
         finally:
             raw.close()

@@ -24,7 +24,6 @@ The load average is recorded before each phase. Writes benchmarks/results/sla.js
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import platform
@@ -39,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from benchlib import SERVER, bench_app, fresh_database, in_child, peak_mb, server_version  # noqa: E402
+from benchlib import SERVER, bench_app, copy_lines, fresh_database, in_child, peak_mb, server_version  # noqa: E402
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Beijing: working hours
 DUE = datetime(2026, 11, 20, 15, 59, 59, 999999, tzinfo=UTC)  # end of Friday Nov 20, Beijing
@@ -66,14 +65,8 @@ ON CONFLICT (key) DO NOTHING
 
 
 def _copy(raw, table: str, columns: str, lines) -> None:
-    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        buffer = io.StringIO()
-        for i, line in enumerate(lines):
-            buffer.write(line)
-            if i % 20000 == 19999:
-                copy.write(buffer.getvalue())
-                buffer = io.StringIO()
-        copy.write(buffer.getvalue())
+    with raw.cursor() as cursor:
+        copy_lines(cursor, table, columns, lines, chunk=20_000)
 
 
 CASE_COLUMNS = "number, kind, state, subject_id, applicant_id, department_id, policy_version, title, statement, " \
