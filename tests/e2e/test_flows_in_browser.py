@@ -4,6 +4,7 @@ artefacts).
 """
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 from datetime import date
@@ -223,7 +224,9 @@ def test_objection_end_to_end(committed_app, live_server, browser, tmp_path):
     assert "经核查，原处罚决定已于复议中撤销" in content
     steps.shot("subject-reads-decision")
     page.goto(f"{live_server}/portal/")
-    assert "您的案件有新进展" in page.content()
+    notices = page.inner_text("ul.inbox")  # each step in a sentence of its own, with the link to the case
+    assert re.search(r"您的异议申请 YY-\d{4}-\d+ 成立：失信信息已撤销并停止公示。", notices)
+    assert page.locator(f"ul.inbox a[href='{case_url}']").count() >= 1
     steps.shot("subject-notices")
 
 
