@@ -31,14 +31,11 @@ def sign_in_user(user, *, strength: str = "password") -> None:
     """Sign ``user`` in: a fresh cookie session (no fixation; the language is kept), a new
     server-side session of this ``strength``, and Flask-Login's sign-in. A session the browser
     had before is ended."""
-    locale = session.get("locale")
     previous = session.get(SESSION_KEY)
     if previous:
         accounts.end_session(previous, accounts.EndReason.REPLACED)
     logout_user()
-    session.clear()
-    if locale:
-        session["locale"] = locale
+    _fresh_cookie_session()
     session[SESSION_KEY] = accounts.start_session(user, strength=strength, address=request.remote_addr,
                                                   user_agent=request.user_agent.string)
     login_user(user)
@@ -46,10 +43,18 @@ def sign_in_user(user, *, strength: str = "password") -> None:
 
 def sign_out_user() -> None:
     """End this browser's session on the server and forget it in the cookie (the language stays)."""
-    locale = session.get("locale")
     accounts.end_session(session.get(SESSION_KEY), accounts.EndReason.SIGNED_OUT)
     logout_user()
+    _fresh_cookie_session()
+
+
+def _fresh_cookie_session() -> None:
+    """Empty the cookie session but for its language. The form token Flask-WTF made this request
+    for the old session (kept in ``g``: a form built before the sign-in made one) goes too, so a
+    page rendered after it (the recovery codes after enrolment) carries one the new session knows."""
+    locale = session.get("locale")
     session.clear()
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
     if locale:
         session["locale"] = locale
 
