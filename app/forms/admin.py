@@ -33,14 +33,14 @@ class DepartmentForm(FlaskForm):
     code = StringField(_l("Department code"), validators=[
         InputRequired(), Length(min=2, max=32),
         Regexp(r"^[A-Za-z0-9_-]+$", message=_l("Use letters, digits, dash or underscore."))])
-    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
+    name = StringField(_l("Department name"), validators=[InputRequired(), Length(max=200)])
     contact_email = EmailField(_l("Contact e-mail"), validators=[
         Optional(), Length(max=254), Email(message=_l("This is not an e-mail address."))])
     is_active = BooleanField(_l("Active"), default=True)
 
 
 class WebhookForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=100)])
+    name = StringField(_l("Webhook name"), validators=[InputRequired(), Length(max=100)])
     # The address rule itself (https, public addresses only ...) is the service's, one for the
     # form and the API: app/services/webhook_url.py.
     url = URLField(_l("Address (URL)"), validators=[InputRequired(), Length(max=500)])

@@ -16,12 +16,12 @@ class AuditFilterForm(FlaskForm):
         csrf = False
 
     actor = StringField(_l("By (user name)"), validators=[Optional(), Length(max=64)])
-    object = StringField(_l("Object"), validators=[Optional(), Length(max=100)],
+    object = StringField(_l("Concerning"), validators=[Optional(), Length(max=100)],
                          description=_l("e.g. case:YY-2026-000123, record:42, user:7, or a word"))
     kind = SelectField(_l("Source"), validators=[Optional()], validate_choice=True, choices=choices([
         ("", _l("All")), ("admin", _l("Admin changes")), ("case", _l("Case events")),
         ("record", _l("Record events"))]))
-    day_from = DateField(_l("From"), validators=[Optional()])
+    day_from = DateField(_l("Since"), validators=[Optional()])
     day_to = DateField(_l("Until"), validators=[Optional()])
     after = StringField(validators=[Optional(), Length(max=100)])
 

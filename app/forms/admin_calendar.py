@@ -34,4 +34,4 @@ class OverrideForm(FlaskForm):
 
 class ScheduleImportForm(FlaskForm):
     file = FileField(_l("Official schedule (CSV: date,kind[,note]; UTF-8 or GB18030)"),
-                     validators=[FileRequired(message=_l("Choose a CSV file."))])
+                     validators=[FileRequired(message=_l("Choose a CSV file."))], render_kw=dict(accept=".csv"))

@@ -8,6 +8,7 @@ from wtforms import HiddenField, IntegerField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from app.forms.cases import DOCUMENT_TYPES
 from app.models.enums import BindingCapacity
 
 
@@ -21,9 +22,9 @@ class BindingDocumentsForm(FlaskForm):
         ],
         validators=[InputRequired()],
     )
-    business_licence = FileField(_l("Business licence (companies; PDF, JPG or PNG)"))
-    identity_card = FileField(_l("Your resident identity card (PDF, JPG or PNG)"))
-    authorisation_letter = FileField(_l("Authorisation letter (agents; PDF, JPG or PNG)"))
+    business_licence = FileField(_l("Business licence (companies)"), render_kw=DOCUMENT_TYPES)
+    identity_card = FileField(_l("Your resident identity card"), render_kw=DOCUMENT_TYPES)
+    authorisation_letter = FileField(_l("Authorisation letter (agents)"), render_kw=DOCUMENT_TYPES)
 
 
 class BindingDecisionForm(FlaskForm):

@@ -23,6 +23,10 @@ from app.forms.dept import SANCTION_KINDS
 from app.forms.validators import NotBlank, choices
 from app.labels import LABELS
 
+# The file inputs' ``accept``: what the services take (by content: PDF, JPEG, PNG); the limits
+# and the hint beside each input come from ``upload_rules`` (app/web/errors.py).
+DOCUMENT_TYPES = dict(accept=".pdf,.jpg,.jpeg,.png")  # a keyword: "accept" is a trigger too
+
 
 class ActionForm(FlaskForm):
     """One form for every action on a case; the pressed button names the trigger."""
@@ -30,7 +34,7 @@ class ActionForm(FlaskForm):
     trigger = HiddenField(validators=[InputRequired(), Length(max=40)])
     version = IntegerField(validators=[InputRequired(), NumberRange(min=1)])
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=4000)])
-    files = MultipleFileField(_l("Files (PDF, JPG or PNG, at most 10 MB each)"))
+    files = MultipleFileField(_l("Files"), render_kw=DOCUMENT_TYPES)
     assignee_id = SelectField(_l("Assign to officer"), coerce=int, validators=[Optional()], validate_choice=False)
     verification = SelectField(_l("Verification result"), validators=[Optional()], validate_choice=False)
     corrected_facts = TextAreaField(_l("Corrected facts"), validators=[Optional(), Length(max=4000)])
@@ -56,12 +60,12 @@ class ApplicationForm(FlaskForm):
     needs_confirmation = False  # set by the view: a repeat complaint waits for "submit anyway"
     title = StringField(_l("Title"), validators=[InputRequired(), NotBlank(), Length(max=200)])
     statement = TextAreaField(_l("Your statement"), validators=[InputRequired(), NotBlank(), Length(max=8000)])
-    evidence = MultipleFileField(_l("Evidence (PDF, JPG or PNG, at most 10 MB each)"))
+    evidence = MultipleFileField(_l("Evidence"), render_kw=DOCUMENT_TYPES)
 
 
 class RepairForm(ApplicationForm):
-    obligation_proof = MultipleFileField(_l("Proof that the obligation was fulfilled"))
-    commitment = MultipleFileField(_l("Signed credit commitment"))
+    obligation_proof = MultipleFileField(_l("Proof that the obligation was fulfilled"), render_kw=DOCUMENT_TYPES)
+    commitment = MultipleFileField(_l("Signed credit commitment"), render_kw=DOCUMENT_TYPES)
 
 
 class ComplaintForm(ApplicationForm):

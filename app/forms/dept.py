@@ -53,7 +53,8 @@ class RecordForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    file = FileField(_l("CSV (UTF-8) or XLSX file"), validators=[FileRequired()])
+    file = FileField(_l("CSV (UTF-8) or XLSX file"), validators=[FileRequired(message=_l("Choose a CSV or XLSX file."))],
+                     render_kw=dict(accept=".csv,.xlsx"))
     report = BooleanField(_l("On errors, download the report as CSV"))
 
 

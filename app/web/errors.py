@@ -9,15 +9,22 @@ Retry-After, never a 500 (issue 17): the page says to try again shortly, in the 
 language as the cookie tells it (the account's preference is in the database that is away).
 The engine's pre-ping (config.py) replaces the dead connections at the next checkout, so the
 first request after the database is back is answered as usual.
+
+An upload over MAX_CONTENT_LENGTH is a 413 page that says the limit, that nothing was saved, and
+leads back to the form (issue 15). The limits the upload forms state (their hint, and the data
+attributes ``static/js/upload.js`` checks the chosen files against before sending) come from the
+same numbers, by ``upload_rules``.
 """
 from __future__ import annotations
 
 import math
 import sqlite3
 import time
+from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, g, jsonify, render_template, request
+from flask import Blueprint, Flask, current_app, g, jsonify, render_template, request, url_for
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_limiter.errors import RateLimitExceeded
@@ -26,10 +33,12 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.errors import DomainError
 from app.extensions import db, limiter
+from app.services.calendar import MAX_SCHEDULE_BYTES
+from app.services.uploads import MAX_FILE_BYTES
 
 
 def _titles() -> dict[int, str]:
@@ -57,7 +66,6 @@ def _explanations() -> dict[int, str]:
         404: _("The page or object does not exist, or you may not see it."),
         405: _("This address does not accept that kind of request."),
         409: _("The page you saw is out of date. Reload it, check the changes and try again."),
-        413: _("Files may be at most 20 MB in all."),
         500: _("The error has been logged. Nothing you submitted before this was lost. Please try again later."),
         503: _("The platform cannot reach its database at the moment. Please try again in a minute; "
                "if you had just submitted something, check whether it was saved."),
@@ -72,6 +80,109 @@ def _render(status: int, detail: str | None = None):
         response.mimetype = "application/problem+json"
         return response, status
     return render_template("error.html", status=status, title=title, detail=detail), status
+
+
+def size_text(size: int) -> str:
+    """A size as the forms state it: "20 MB", "1.5 MB", "256 KB" (1 MB is 1024 KB)."""
+    for unit, name in ((1024 * 1024, "MB"), (1024, "KB")):
+        if size >= unit:
+            value = size / unit
+            return f"{value:.0f} {name}" if value == int(value) else f"{value:.1f} {name}"
+    return f"{size} B"
+
+
+DOCUMENTS, RECORDS, SCHEDULE = "documents", "records", "schedule"  # the kinds of upload forms
+_ACCEPT = {DOCUMENTS: ".pdf,.jpg,.jpeg,.png", RECORDS: ".csv,.xlsx", SCHEDULE: ".csv"}  # as the forms' inputs
+
+
+@dataclass(frozen=True)
+class UploadRules:
+    """What an upload form tells about its files, from the limits the server applies: the total
+    of a request (MAX_CONTENT_LENGTH), a file's (the services'), the types. ``attrs`` go on the
+    ``<form>`` (upload.js reads them, messages included, so that they are in the page's language),
+    ``accept`` on each file input, ``hint`` beside it."""
+
+    max_total: int
+    max_file: int
+    accept: str
+    types: str
+    check_types: bool
+    several: bool  # several files per form: the total is stated beside each one's limit
+
+    @property
+    def hint(self) -> str:
+        if self.several and self.max_file < self.max_total:
+            return _("%(types)s, at most %(each)s each and %(total)s in all", types=self.types,
+                     each=size_text(self.max_file), total=size_text(self.max_total))
+        if self.several:
+            return _("%(types)s, at most %(total)s in all", types=self.types, total=size_text(self.max_total))
+        return _("%(types)s, at most %(size)s", types=self.types, size=size_text(self.max_file))
+
+    @property
+    def attrs(self) -> dict[str, str]:
+        """``{name}``, ``{size}`` and ``{percent}`` in the messages are filled in by the script."""
+        return {
+            "data-upload": "", "data-max-total": str(self.max_total), "data-max-file": str(self.max_file),
+            "data-accept": self.accept if self.check_types else "",
+            "data-msg-file": _("%(name)s is %(size)s: a file may be at most %(limit)s.", name="{name}",
+                               size="{size}", limit=size_text(self.max_file)),
+            "data-msg-total": _("The chosen files are %(size)s in all: at most %(limit)s can be sent at once.",
+                                size="{size}", limit=size_text(self.max_total)),
+            "data-msg-type": _("%(name)s is not a %(types)s file.", name="{name}", types=self.types),
+            "data-msg-empty": _("The file %(name)s is empty.", name="{name}"),
+            "data-msg-progress": _("Upload progress"),
+            "data-msg-sending": _("Sending: %(percent)s %%", percent="{percent}"),
+            "data-msg-sent": _("Sent. Waiting for the answer…"),
+            "data-msg-refused": _("The upload was not accepted:"),
+            "data-msg-kept": _("What you typed and the files you chose are still in the form."),
+            "data-msg-saved": _("Saved as a download: %(name)s", name="{name}"),
+            "data-msg-failed": _("The connection broke off before an answer came. What you typed and the files "
+                                 "you chose are still in the form; please try again."),
+        }
+
+
+def upload_rules(kind: str) -> UploadRules:
+    """The rules of an upload form: DOCUMENTS (evidence, identity documents: PDF, JPG or PNG,
+    MAX_FILE_BYTES each), RECORDS (a department's CSV or XLSX import), SCHEDULE (the calendar's
+    CSV). No file may be larger than the request may be."""
+    config = current_app.config
+    total = int(config.get("MAX_CONTENT_LENGTH") or 0) or 2**53  # no limit set: none stated either
+    if kind == DOCUMENTS:
+        return UploadRules(total, min(MAX_FILE_BYTES, total), _ACCEPT[kind], _("PDF, JPG or PNG"), True, True)
+    if kind == RECORDS:
+        return UploadRules(total, min(int(config["IMPORT_MAX_BYTES"]), total), _ACCEPT[kind], _("CSV or XLSX"),
+                           True, False)
+    if kind == SCHEDULE:  # its content decides, whatever the file is called
+        return UploadRules(total, min(MAX_SCHEDULE_BYTES, total), _ACCEPT[kind], "CSV", False, False)
+    raise ValueError(f"no upload rules for {kind!r}")
+
+
+def _form_page() -> str:
+    """Where the refused form was: the page it was sent from (same site), else its own address
+    if that answers GET, else the home page."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path.startswith("/") and not referrer.path.startswith(("//", "/\\")):
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    rule = request.url_rule
+    if request.method == "GET" or (rule is not None and "GET" in (rule.methods or ())):
+        return request.full_path.rstrip("?")
+    return url_for("public.index")
+
+
+_IMPORTS = {"dept.import_records_page": RECORDS, "admin.import_schedule": SCHEDULE}  # the other uploads are documents
+
+
+def _too_large():
+    """413: what may be sent, how much was, that nothing was kept, and the way back to the form."""
+    rules = upload_rules(_IMPORTS.get(request.endpoint or "", DOCUMENTS))
+    limit = size_text(rules.max_total)
+    sent = size_text(request.content_length) if request.content_length else None
+    detail = (_("%(sent)s was sent; at most %(limit)s can be sent at once, all files together. Nothing was saved.",
+                sent=sent, limit=limit) if sent else
+              _("At most %(limit)s can be sent at once, all files together. Nothing was saved.", limit=limit))
+    if request.blueprint == "api" or request.path.startswith("/api/") or request.accept_mimetypes.best == "application/problem+json":
+        return _render(413, detail)
+    return render_template("errors/413.html", title=_titles()[413], detail=detail, back=_form_page(), rules=rules), 413
 
 
 def _retry_after() -> int:
@@ -138,6 +249,12 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RateLimitExceeded)
     def rate_limited(error: RateLimitExceeded):
         return _too_many_requests()
+
+    app.add_template_global(upload_rules, "upload_rules")
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(error: RequestEntityTooLarge):
+        return _too_large()
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):

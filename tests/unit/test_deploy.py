@@ -141,6 +141,11 @@ def test_nginx_takes_the_upload_size_and_keeps_tokens_out_of_its_log():
     conf = (DEPLOY / "nginx" / "casedesk.conf").read_text()
     size = re.search(r"client_max_body_size (\d+)m;", conf)
     assert size and Config.MAX_CONTENT_LENGTH <= int(size.group(1)) * 1024 * 1024 < Config.MAX_CONTENT_LENGTH * 1.2
+    # What nginx answers past it is the platform's page, from the release's static files, with the limit.
+    page = re.search(r"error_page 413 /static/(\S+);", conf).group(1)
+    refusal = (DEPLOY.parent / "static" / page).read_text()
+    limit = f"{Config.MAX_CONTENT_LENGTH // (1024 * 1024)} MB"
+    assert "上传的文件过大" in refusal and limit in refusal and "The upload is too large" in refusal
     proxy = (DEPLOY / "nginx" / "casedesk_proxy.conf").read_text()
     assert "X-Forwarded-For $proxy_add_x_forwarded_for" in proxy and "X-Forwarded-Proto $scheme" in proxy
     assert "TRUSTED_PROXY_COUNT=1" in (DEPLOY / "casedesk.env.example").read_text()

@@ -38,6 +38,8 @@ ALLOWED = {
     ("app/jobs/__init__.py", "purge"): "the purge job",
     ("app/services/admin/jobs.py", "expire"): "the expire job",
     ("app/services/admin/jobs.py", "purge"): "the purge job",
+    ("app/labels.py", "expire"): "the expire job's title",
+    ("app/labels.py", "purge"): "the purge job's title",
     ("app/models/enums.py", "repair"): "CaseKind.REPAIR, the repair workflow's own name",
     ("app/models/enums.py", "supplement"): "AttachmentPurpose.SUPPLEMENT, a stored file purpose",
     ("app/services/cases/guards.py", "repair"): "the policy's repair section",

@@ -25,7 +25,7 @@ STATEMENTS_PER_SUBMISSION = 20
 def _queue_row(html: str, kind: str, state: str) -> list[str]:
     row = re.search(rf'<tr data-queue="{kind}/{state}">(.*?)</tr>', html, re.S)
     assert row, f"no queue row {kind}/{state}"
-    return re.findall(r'<td class="num">(?:<a [^>]*>)?(\d+)', row.group(1))
+    return re.findall(r'<td class="num"[^>]*>(?:<a [^>]*>)?(\d+)', row.group(1))
 
 
 def test_the_queue_page_shows_the_kept_counts_open_not_handled_and_mine(client, db):

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -59,7 +60,7 @@ class Job:
     name: str
     run: Callable[[], object]
     every: timedelta
-    description: str
+    description: str  # lazy: in the reader's language where shown
 
 
 def expire_job(batch_size: int = BATCH_SIZE) -> ExpiryResult:
@@ -95,10 +96,10 @@ def purge_job() -> PurgeResult:
 JOBS = {
     job.name: job
     for job in (
-        Job("expire", expire_job, timedelta(hours=1), "retire records whose publicity ended"),
-        Job("sla", sla_job, timedelta(minutes=5), "deadlines due soon and breached, escalations, lapses"),
-        Job("dispatch", dispatch_pending, timedelta(seconds=30), "deliver notices: inbox, e-mail, webhooks"),
-        Job("purge", purge_job, timedelta(days=1), "remove personal data past retention"),
+        Job("expire", expire_job, timedelta(hours=1), _l("Retire the records whose publicity ended")),
+        Job("sla", sla_job, timedelta(minutes=5), _l("Deadlines due soon and passed, escalations, lapses")),
+        Job("dispatch", dispatch_pending, timedelta(seconds=30), _l("Deliver notices: inbox, e-mail, webhooks")),
+        Job("purge", purge_job, timedelta(days=1), _l("Remove personal data past its retention")),
     )
 }
 

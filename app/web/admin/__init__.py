@@ -11,6 +11,7 @@ from app.models.enums import Role
 from app.services.admin import job_health, platform_overview, scheduler_alive, scheduler_last_seen
 from app.services.calendar import uncovered_years
 from app.web.access import roles
+from app.web.admin.job_results import describe_result
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -19,7 +20,9 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @roles(Role.ADMIN)
 def home():
     seen = scheduler_last_seen()
-    return render_template("admin/home.html", overview=platform_overview(), jobs=job_health(),
+    health = job_health()
+    return render_template("admin/home.html", overview=platform_overview(), jobs=health,
+                           results={job.name: describe_result(job.name, job.last_result) for job in health},
                            calendar_gaps=uncovered_years(), scheduler_seen=seen, scheduler_alive=scheduler_alive(seen))
 
 

@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 
 from app.errors import InvalidInput
 from app.forms.admin_audit import OutboxFilterForm
+from app.labels import label
 from app.models.enums import NotificationStatus, Role
 from app.services.admin import OutboxFilter, list_outbox, request_job_run, retry_outbox_notices
 from app.web.access import roles
@@ -20,11 +21,12 @@ def run_job(name: str):
     """Hand a job to the scheduler to run now; the page then shows it queued, running, its result."""
     require_valid_post()
     request_ = request_job_run(current_user, name)
+    title = label("job", name)
     if request_.already:
-        flash(_("Job %(name)s is already waiting for the scheduler.", name=name), "success")
+        flash(_("Job %(name)s is already waiting for the scheduler.", name=title), "success")
     else:
         flash(_("Job %(name)s is queued: the scheduler runs it within a few seconds. Reload this page "
-                "to see it running and its result.", name=name), "success")
+                "to see it running and its result.", name=title), "success")
     return redirect(url_for("admin.home"))
 
 
