@@ -49,6 +49,7 @@ def server_env(database_url: str) -> dict:
     env.update({
         "CASEDESK_ENV": "production", "DATABASE_URL": database_url, "SECRET_KEY": SECRET,
         "CASEDESK_INSTANCE": "/tmp/casedesk-bench", "PYTHONPATH": f"{ROOT}:{ROOT / 'benchmarks'}",
+        "PUBLIC_BASE_URL": "https://casedesk.example",  # production requires the site's own address
     })
     return env
 
