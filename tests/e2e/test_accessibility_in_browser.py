@@ -308,7 +308,7 @@ def _supervisor(tour: Tour, ids: dict) -> None:
         tour.page.fill("#code", pyotp.TOTP(secret).now())
         tour.submit("button.primary", "recovery codes")
         tour.recovery_code = tour.page.locator(".recovery-codes code").first.inner_text()
-        tour.page.click("a.button.primary")  # its sign-out button carries the token of the session before
+        tour.page.click("a.button.primary")  # on to the account page, as the enrolled user would
         _sign_out(tour.page)
         _sign_in(tour.page, tour.base, "a11y-supervisor")
         tour.page.wait_for_url("**/auth/two-factor/code")
