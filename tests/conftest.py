@@ -18,6 +18,7 @@ from sqlalchemy import orm
 
 from app import clock, create_app
 from app.extensions import db as _db
+from app.services.memo import forget_answers
 from config import _normalise_db_url
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
@@ -93,6 +94,7 @@ class _TestSession(orm.scoped_session):
 
     def remove(self) -> None:
         self.registry().expire_all()
+        forget_answers(self.registry())  # the answers a transaction keeps (app.services.memo)
 
     def close_for_real(self) -> None:
         super().remove()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, FetchedValue, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import now as _now
@@ -49,7 +49,9 @@ class Case(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(20), unique=True)  # e.g. YY-2026-000042
+    # e.g. YY-2026-000042. On PostgreSQL drawn in the case's INSERT (``case_number_next``,
+    # migration 0034): FetchedValue has the ORM read it back with RETURNING (no DDL default).
+    number: Mapped[str] = mapped_column(String(20), unique=True, server_default=FetchedValue())
     # ``active_history``: a change always knows the value it replaces, which the queue counts
     # (``QueueCount``) move the case from, even when the attribute was not loaded before.
     kind: Mapped[str] = mapped_column(String(10), active_history=True)

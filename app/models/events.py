@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, FetchedValue, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from app import clock
@@ -22,7 +22,10 @@ class EventColumns(Erasable):
     """
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    seq: Mapped[int]  # 1, 2, 3 ... within one case or record
+    # 1, 2, 3 ... within one case or record. Given as a number, or as the SQL that computes the
+    # next one in the INSERT itself: FetchedValue says the database may make it, so the ORM reads
+    # it back with RETURNING (no DDL default; the column stays NOT NULL).
+    seq: Mapped[int] = mapped_column(server_default=FetchedValue())
     at: Mapped[datetime] = mapped_column(default=clock.now)
     trigger: Mapped[str] = mapped_column(String(40))
     from_state: Mapped[str | None] = mapped_column(String(30))

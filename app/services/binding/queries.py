@@ -12,6 +12,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import BindingDocument, BindingEvent, SubjectBinding, User
 from app.models.enums import Role
+from app.services.memo import once_per_transaction
 from app.services.uploads import download_source
 from workflows import BINDING, GRANTS_ACCESS
 
@@ -23,17 +24,18 @@ def is_verified_for(user: User, subject_id: int | None) -> bool:
     """Whether ``user`` acts for the subject now: an applicant whose binding to it is verified.
 
     Asked on every request that shows or files something of the subject, so an ended binding
-    ends access at once (no session keeps it).
+    ends access at once (no session keeps it); read once per transaction (``app.services.memo``).
     """
     if subject_id is None or user.role != Role.APPLICANT or user.subject_id != subject_id:
         return False
-    return db.session.scalar(
+    # Once per transaction: the portal asks before a submission, and the submission asks again.
+    return once_per_transaction(("acts_for", user.id, subject_id), (SubjectBinding,), lambda: db.session.scalar(
         select(SubjectBinding.id).where(
             SubjectBinding.user_id == user.id,
             SubjectBinding.subject_id == subject_id,
             SubjectBinding.state.in_(GRANTS_ACCESS),
         ).limit(1)
-    ) is not None
+    ) is not None)
 
 
 def verified_subject_id(user: User) -> int | None:

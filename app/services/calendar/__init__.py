@@ -20,12 +20,14 @@ from app.services.calendar.working import (
     DayInfo,
     OverrideImport,
     WorkingCalendar,
+    fingerprint_columns,
     get_working_calendar,
+    keep_fingerprint,
     uncovered_years,
 )
 
 __all__ = [
     "MAX_SCHEDULE_BYTES", "CalendarView", "DayInfo", "InvalidPeriod", "OverrideImport", "Removed", "WorkingCalendar",
-    "add_override", "add_period", "calendar_span", "calendar_view", "end_of_period", "get_working_calendar",
-    "import_schedule", "parse_period", "preview_override", "remove_override", "uncovered_years",
+    "add_override", "add_period", "calendar_span", "calendar_view", "end_of_period", "fingerprint_columns",
+    "get_working_calendar", "import_schedule", "keep_fingerprint", "parse_period", "preview_override", "remove_override", "uncovered_years",
 ]

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from app import clock
 from app.extensions import db
 from app.models import CalendarOverride
+from app.services.memo import keep, once_per_transaction
 
 log = logging.getLogger(__name__)
 
@@ -154,22 +155,37 @@ def _warn_uncovered(year: int) -> None:
         )
 
 
+_FINGERPRINT = ("calendar_fingerprint",)  # its key in the transaction's answers (``app.services.memo``)
+
+
+def fingerprint_columns() -> tuple:
+    """What tells whether the overrides changed: their count, latest id and latest change, as
+    columns a query can carry along (``get_policy_in_force`` does: a deadline needs both)."""
+    return (select(func.count()).select_from(CalendarOverride).scalar_subquery(),
+            select(func.max(CalendarOverride.id)).scalar_subquery(),
+            select(func.max(CalendarOverride.created_at)).scalar_subquery())
+
+
+def keep_fingerprint(values) -> None:
+    """The fingerprint just read along with another query, for the rest of the transaction."""
+    keep(_FINGERPRINT, (CalendarOverride,), tuple(values))
+
+
 def get_working_calendar() -> WorkingCalendar:
     """The platform's working calendar: holiday data overlaid by the override table.
 
     Rebuilt when the overrides change (their count and latest change are the fingerprint),
-    so an admin's correction takes effect on the next computation, without a restart.
+    so an admin's correction takes effect on the next computation, without a restart. The
+    fingerprint is read once per transaction (``app.services.memo``: the deadlines of one
+    step agree, and a change of the overrides in the transaction reads it again).
     Spans ten years back and five ahead of today.
     """
     global _cached
 
     this_year = clock.today().year
-    fingerprint = (
-        this_year,
-        *db.session.execute(
-            select(func.count(), func.max(CalendarOverride.id), func.max(CalendarOverride.created_at))
-        ).one(),
-    )
+    fingerprint = (this_year, *once_per_transaction(_FINGERPRINT, (CalendarOverride,), lambda: tuple(
+        db.session.execute(select(*fingerprint_columns())).one()
+    )))
     if _cached is None or _cached[0] != fingerprint:
         overrides = dict(db.session.execute(select(CalendarOverride.day, CalendarOverride.kind)).all())
         calendar = WorkingCalendar(this_year - 10, this_year + 5, overrides)

@@ -50,7 +50,11 @@ def event_data(action: Action) -> dict | None:
 
 
 def append_event(case, actor, trigger, from_state, to_state, reason, data) -> CaseEvent:
-    seq = (db.session.scalar(select(func.max(CaseEvent.seq)).where(CaseEvent.case_id == case.id)) or 0) + 1
+    # The next number is computed in the INSERT itself and read back with RETURNING
+    # (``EventColumns.seq``): no look-up first. The transition holds the case's row lock.
+    if case.id is None:
+        db.session.flush()  # a case built in this transaction: its id first
+    seq = select(func.coalesce(func.max(CaseEvent.seq), 0) + 1).where(CaseEvent.case_id == case.id).scalar_subquery()
     event = CaseEvent(
         case_id=case.id, seq=seq, at=clock.now(), actor_id=actor.id if actor else None,
         trigger=trigger, from_state=from_state, to_state=to_state,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, text, update
+from sqlalchemy import String, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -23,7 +23,7 @@ from app.services.cases.history import attach
 from app.services.cases.refusals import REFUSALS, reason_text
 from app.services.notices.outbox import enqueue
 from app.services.policy import get_policy_in_force
-from app.services.sla.timers import sync_timers
+from app.services.sla.timers import insert_timers, start_timers
 from app.services.transaction import use_case
 from workflows import CASE_WORKFLOWS
 
@@ -137,7 +137,7 @@ def submit_case(applicant: User, submission: Submission) -> Case:
     now = clock.now()
     workflow = CASE_WORKFLOWS[kind]
     case = Case(
-        number=next_case_number(kind, clock.local(now).year),
+        number=case_number(kind, clock.local(now).year),
         kind=kind,
         state=workflow.initial,
         subject_id=applicant.subject_id,
@@ -151,6 +151,9 @@ def submit_case(applicant: User, submission: Submission) -> Case:
         submitted_at=now,
         form_token_hash=token_hash,
     )
+    # Its clocks and deadline before the insert: the case goes in with its deadline, its timers
+    # after it in one statement, and nothing is updated after.
+    timers = start_timers(case, workflow.initial)
     db.session.add(case)
     try:
         db.session.flush()
@@ -161,14 +164,16 @@ def submit_case(applicant: User, submission: Submission) -> Case:
         db.session.rollback()
         _refuse_duplicate(applicant, kind, record, token_hash)
         raise
-    for upload, content_type in zip(submission.uploads, content_types, strict=True):
-        attach(case, applicant, upload, content_type)
-    # The first event of a new case: its sequence number is 1 (``append_event`` asks the table).
+    insert_timers(case, timers)
+    # The first event of a new case: its sequence number is 1 (``append_event`` computes it in the INSERT).
     db.session.add(CaseEvent(case_id=case.id, seq=1, at=now, actor_id=applicant.id, trigger="submit",
                              from_state=None, to_state=workflow.initial))
     if workflow.state(workflow.initial).carries_objection_mark:
         mark_record_under_objection(case, applicant)  # on receipt, in the same transaction
-    sync_timers(case, workflow.initial, new_case=True)
+    # The files late: on the database backend storing one writes its row (``stored_blob``), which
+    # an identical file of a concurrent submission waits for until this commit.
+    for upload, content_type in zip(submission.uploads, content_types, strict=True):
+        attach(case, applicant, upload, content_type)
     enqueue(
         f"case-submitted:{case.id}", "case_submitted", {"case": case.number},
         user_id=applicant.id,
@@ -213,27 +218,23 @@ def _recent_complaint(subject_id: int, record: CreditRecord | None, department_i
     return tuple(row) if row else None
 
 
-def next_case_number(kind: str, year: int) -> str:
-    """Hand out the next number of the kind and year, e.g. YY-2026-000042.
+def case_number(kind: str, year: int):
+    """The number of a new case of the kind and year, e.g. YY-2026-000042, as the case's INSERT takes it.
 
-    PostgreSQL: ``nextval`` of the sequence of the kind and year, which never makes another
-    transaction wait (a row counter is locked from its update to the commit, and writers queue
-    on it). The first case of a year creates the sequence. Numbers stay unique and in order; a
-    transaction that rolls back after taking one leaves a gap (numbers name cases, they do not
-    count them; DESIGN.md asks for no more).
+    PostgreSQL: the SQL that draws it in that INSERT, ``case_number_next`` (migration 0034),
+    read back with RETURNING (``Case.number``): ``nextval`` of the sequence of the kind and
+    year, which never makes another transaction wait (a row counter is locked from its update
+    to the commit, and writers queue on it); the first case of a year creates the sequence.
+    Numbers stay unique and in order; a transaction that rolls back after taking one leaves a
+    gap (numbers name cases, they do not count them; DESIGN.md asks for no more).
 
-    SQLite: one atomic ``UPDATE ... RETURNING`` on the counter row (SQLite has one writer at a
-    time anyway). The first number of a year inserts the row; if another transaction inserted it
-    first, bump that one instead.
+    SQLite: the number itself, from one atomic ``UPDATE ... RETURNING`` on the counter row
+    (SQLite has one writer at a time anyway). The first number of a year inserts the row; if
+    another transaction inserted it first, bump that one instead.
     """
     prefix = CASE_NUMBER_PREFIX[CaseKind(kind)]
     if db.session.get_bind().dialect.name == "postgresql":
-        name = f"case_number_{CaseKind(kind).value}_{int(year)}"
-        last = db.session.scalar(_NEXTVAL, {"name": name})
-        if last is None:
-            _create_sequence(name)
-            last = db.session.scalar(text("SELECT nextval(CAST(:name AS regclass))"), {"name": name})
-        return f"{prefix}-{year}-{last:06d}"
+        return func.case_number_next(CaseKind(kind).value, int(year), prefix, type_=String)
     bump = (
         update(CaseNumberCounter)
         .where(CaseNumberCounter.kind == kind, CaseNumberCounter.year == year)
@@ -251,16 +252,7 @@ def next_case_number(kind: str, year: int) -> str:
     return f"{prefix}-{year}-{last:06d}"
 
 
-# ``to_regclass`` is NULL for a sequence not created yet, and ``nextval(NULL)`` is NULL: asking
-# never aborts the transaction.
-_NEXTVAL = text("SELECT nextval(to_regclass(:name))")
-
-
-def _create_sequence(name: str) -> None:
-    """Create the year's sequence in this transaction (a savepoint). A transaction creating it at
-    the same moment makes this one wait for its commit, then fail on the name: it exists then."""
-    try:
-        with db.session.begin_nested():
-            db.session.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {name}"))
-    except IntegrityError:
-        pass  # created and committed by the other transaction meanwhile
+def next_case_number(kind: str, year: int) -> str:
+    """Hand out the next number of the kind and year (``case_number``, asked for on its own)."""
+    number = case_number(kind, year)
+    return number if isinstance(number, str) else db.session.scalar(select(number))

@@ -38,10 +38,7 @@ def enqueue(
     new = _insert(key, Channel.INBOX, template, payload, recipient, not_before)
     if not new:
         return False
-    email = smtp_configured() and (
-        db.session.scalar(select(User.email).where(User.id == user_id)) if user_id
-        else db.session.scalar(select(Department.contact_email).where(Department.id == department_id))
-    )
+    email = smtp_configured() and _address(user_id, department_id)
     if email:
         _insert(f"{key}:email", Channel.EMAIL, template, payload, recipient, not_before)
     if department_id is not None:
@@ -67,6 +64,16 @@ def enqueue_email(key: str, template: str, payload: dict, address: str) -> bool:
     return _insert(key, Channel.EMAIL, template, payload, {"recipient_address": address}, None)
 
 
+def _address(user_id: int | None, department_id: int | None) -> str | None:
+    """The recipient's address: from the session when it holds the account (the applicant who
+    just submitted, the officer acting), else one look-up by key."""
+    if user_id:
+        user = db.session.get(User, user_id)
+        return user.email if user is not None else None
+    department = db.session.get(Department, department_id)
+    return department.contact_email if department is not None else None
+
+
 def smtp_configured() -> bool:
     return bool(current_app.config.get("SMTP_HOST"))
 
@@ -87,12 +94,19 @@ def _insert(key, channel, template, payload, recipient, not_before) -> bool:
         key=key, channel=channel, template=template, payload=payload, status=NotificationStatus.PENDING,
         attempts=0, next_attempt_at=not_before or now, created_at=now, **recipient,
     )
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(Notification)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(Notification.id)
-    )
-    return db.session.execute(stmt).scalar() is not None
+    return db.session.execute(_insert_statement(db.session.get_bind().dialect.name), values).scalar() is not None
+
+
+_INSERTS: dict[str, object] = {}  # per dialect
+
+
+def _insert_statement(dialect: str):
+    """``INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id`` on the table, built once: the
+    row comes as the parameters (no statement built, coerced and keyed anew for every notice)."""
+    statement = _INSERTS.get(dialect)
+    if statement is None:
+        table = Notification.__table__
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = _INSERTS[dialect] = (insert(table).on_conflict_do_nothing(index_elements=["key"])
+                                         .returning(table.c.id))
+    return statement

@@ -14,7 +14,8 @@ from app import clock
 from app.extensions import db
 from app.models import Policy
 from app.models.enums import RecordClass
-from app.services.calendar import end_of_period
+from app.services.calendar import end_of_period, fingerprint_columns, keep_fingerprint
+from app.services.memo import keep, once_per_transaction
 
 
 class NoPolicy(RuntimeError):
@@ -22,16 +23,29 @@ class NoPolicy(RuntimeError):
 
 
 def get_policy_in_force(on: date | None = None) -> Policy:
+    """The version in force on the day (today): read once per transaction, like ``get_policy``,
+    which then knows it too (a submission asks for the version in force, then for the case's).
+    The calendar's fingerprint comes along in the same statement: what asks for the policy in
+    force mostly computes a deadline next (a submission, a binding, a sweep), one round trip less."""
     on = on or clock.today()
-    policy = db.session.scalar(
-        select(Policy)
+    policy = once_per_transaction(("policy_in_force", on), (Policy,), lambda: _read_in_force(on))
+    if policy is None:
+        raise NoPolicy(f"no policy in force on {on.isoformat()}; run the migrations")
+    keep(("policy", policy.version), (Policy,), policy)
+    return policy
+
+
+def _read_in_force(on: date) -> Policy | None:
+    row = db.session.execute(
+        select(Policy, *fingerprint_columns())
         .where(Policy.effective_from <= on)
         .order_by(Policy.effective_from.desc(), Policy.version.desc())
         .limit(1)
-    )
-    if policy is None:
-        raise NoPolicy(f"no policy in force on {on.isoformat()}; run the migrations")
-    return policy
+    ).first()
+    if row is None:
+        return None
+    keep_fingerprint(row[1:])
+    return row[0]
 
 
 # The class a sanction kind implies at least, where the policy does not say (policy v1 predates
@@ -114,7 +128,8 @@ def compute_record_dates(
 
 
 def get_policy(version: int) -> Policy:
-    policy = db.session.scalar(select(Policy).where(Policy.version == version))
+    policy = once_per_transaction(("policy", version), (Policy,),
+                                  lambda: db.session.scalar(select(Policy).where(Policy.version == version)))
     if policy is None:
         raise NoPolicy(f"policy version {version} does not exist")
     return policy

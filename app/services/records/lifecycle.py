@@ -58,13 +58,22 @@ def apply_record_trigger(
     from_state = record.state
     record.state = taken.dest
     record.version += 1
-    seq = (db.session.scalar(select(func.max(RecordEvent.seq)).where(RecordEvent.record_id == record.id)) or 0) + 1
+    if record.id is None:
+        db.session.flush()  # a record built in this transaction: its id first
     event = RecordEvent(
-        record_id=record.id, seq=seq, at=clock.now(), actor_id=actor.id if actor else None,
+        record_id=record.id, seq=next_event_seq(record.id), at=clock.now(), actor_id=actor.id if actor else None,
         trigger=taken.trigger, from_state=from_state, to_state=taken.dest, reason=reason, data=data,
     )
     db.session.add(event)
     return event
+
+
+def next_event_seq(record_id: int):
+    """The record's next event number, computed in the event's own INSERT (one round trip, not a
+    look-up first) and read back with RETURNING (``EventColumns.seq``). The statement comes after
+    the record's UPDATE in the same flush, whose row lock orders the writers of one record."""
+    return (select(func.coalesce(func.max(RecordEvent.seq), 0) + 1)
+            .where(RecordEvent.record_id == record_id).scalar_subquery())
 
 
 def mark_under_objection(record: CreditRecord, actor, case) -> None:

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import Case, Timer
 from app.models.enums import TimerStatus, TimerUnit
 from app.services.calendar import add_period, get_working_calendar
-from app.services.policy import clock_rule, get_policy
+from app.services.policy import ClockRule, clock_rule, get_policy
 from workflows import CASE_WORKFLOWS
 
 
@@ -87,15 +87,44 @@ def open_timers(case: Case) -> list[Timer]:
     )
 
 
-def sync_timers(case: Case, to_state: str, new_case: bool = False) -> None:
-    """Make the case's timers match the clocks of the state it is entering (``new_case``: just
-    filed, so it has none to look up)."""
+def start_timers(case: Case, state_name: str) -> list[Timer]:
+    """The clocks a new case starts in its first state, and its deadline (``case.due_at``),
+    computed before the case is inserted, so that its INSERT carries the deadline; the timers,
+    not added to the session, go in after it with ``insert_timers``."""
+    state = CASE_WORKFLOWS[case.kind].state(state_name)
+    now, today = clock.now(), clock.today()
+    body = get_policy(case.policy_version).body
+    timers = [_new_timer(case, name, clock_rule(body, case.kind, name), now, today) for name in state.clocks]
+    case.due_at = min((t.due_at for t in timers), default=None)
+    return timers
+
+
+def insert_timers(case: Case, timers: list[Timer]) -> None:
+    """The new case's timers (``start_timers``), once it has its id: one statement for all,
+    a multi-row INSERT or an executemany, nothing read back (nothing reads them in the same
+    transaction; the next look-up loads them)."""
+    columns = [c.key for c in Timer.__table__.columns if c.key != "id"]
+    rows = [{**{name: t.__dict__[name] for name in columns if name in t.__dict__}, "case_id": case.id}
+            for t in timers]  # what was set; the columns' defaults for the rest
+    if rows:
+        db.session.execute(Timer.__table__.insert(), rows)  # the table's: no ORM bulk machinery
+
+
+def _new_timer(case: Case, name: str, rule: ClockRule, now: datetime, today: date) -> Timer:
+    timer = Timer(case_id=case.id, clock=name, unit=rule.unit, length=rule.length,
+                  policy_version=case.policy_version, status=TimerStatus.RUNNING, started_at=now)
+    _set_deadline(timer, today, rule.length, rule.shift_to_working_day)
+    return timer
+
+
+def sync_timers(case: Case, to_state: str) -> None:
+    """Make the case's timers match the clocks of the state it is entering."""
     workflow = CASE_WORKFLOWS[case.kind]
     state = workflow.state(to_state)
     now = clock.now()
     today = clock.today()
     wanted = set(state.clocks)
-    timers = {} if new_case else {t.clock: t for t in open_timers(case)}
+    timers = {t.clock: t for t in open_timers(case)}
     for name, timer in timers.items():
         if name in wanted:
             continue
@@ -108,13 +137,8 @@ def sync_timers(case: Case, to_state: str, new_case: bool = False) -> None:
         timer = timers.get(name)
         rule = clock_rule(body, case.kind, name)
         if timer is None:
-            timer = Timer(
-                case_id=case.id, clock=name, unit=rule.unit, length=rule.length,
-                policy_version=case.policy_version, status=TimerStatus.RUNNING, started_at=now,
-            )
-            _set_deadline(timer, today, rule.length, rule.shift_to_working_day)  # may query: before the add
-            db.session.add(timer)
-            timers[name] = timer
+            timers[name] = _new_timer(case, name, rule, now, today)  # its deadline computed before the add
+            db.session.add(timers[name])
         elif timer.status == TimerStatus.PAUSED:
             remaining = timer.length if rule.restart_on_resume else timer.remaining
             due_day, shift = _due_day(timer.unit, today, remaining, rule.shift_to_working_day)  # before any change
@@ -122,7 +146,7 @@ def sync_timers(case: Case, to_state: str, new_case: bool = False) -> None:
             timer.due_at, timer.rest_day_shift = clock.end_of_day(due_day), shift
             timer.paused_at = timer.remaining = None
             timer.due_soon_at = timer.breached_at = None  # a new deadline gets its own reminders
-    db.session.flush()
+    db.session.flush()  # the new timers in one multi-row INSERT
     # Every open timer of the case is in hand (the stopped ones too, marked so): no second look-up.
     case.due_at = min((t.due_at for t in timers.values() if t.status == TimerStatus.RUNNING), default=None)
 
