@@ -15,6 +15,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from datetime import timedelta
@@ -259,6 +260,59 @@ def test_a_file_stored_again_is_young_again(committed):
         uploads.store(PDF)  # the transaction in flight
         _db.session.commit()
         assert uploads.discard_orphans() == 0 and uploads.exists(digest)
+
+
+def test_the_database_backend_refreshes_a_stored_file_only_once_it_has_aged_past_half_the_grace(committed_app):
+    """A younger row is left as it is: no UPDATE, so no row lock held to the commit."""
+    app = committed_app
+    app.config["STORAGE_BACKEND"] = "database"
+    half = app.config["STORAGE_ORPHAN_GRACE"] / 2
+    with app.app_context():
+        digest = uploads.store(PDF)
+        _db.session.commit()
+        _age("database", digest, half - timedelta(minutes=5))
+        _db.session.commit()
+        aged = _db.session.get(StoredBlob, digest).created_at
+        uploads.store(PDF)
+        _db.session.commit()
+        _db.session.expire_all()
+        assert _db.session.get(StoredBlob, digest).created_at == aged  # not written
+        _age("database", digest, timedelta(minutes=10))  # now past half the grace
+        _db.session.commit()
+        uploads.store(PDF)
+        _db.session.commit()
+        _db.session.expire_all()
+        assert wall_clock() - _db.session.get(StoredBlob, digest).created_at < timedelta(minutes=1)
+
+
+def test_submissions_of_the_same_file_do_not_wait_for_each_other(committed_app):
+    """Two transactions storing the same stored file at once: the second goes on while the
+    first is still open (it used to wait for the first's commit on the row's lock)."""
+    app = committed_app
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("SQLite serialises writers: two transactions cannot overlap")
+    app.config["STORAGE_BACKEND"] = "database"
+    with app.app_context():
+        digest = uploads.store(PDF)
+        _db.session.commit()
+    outcome = {}
+
+    def second() -> None:
+        with app.app_context():
+            _db.session.execute(sa.text("SET LOCAL lock_timeout = '3s'"))
+            try:
+                outcome["digest"] = uploads.store(PDF)
+            except sa.exc.OperationalError as error:
+                outcome["error"] = error
+            _db.session.rollback()
+
+    with app.app_context():
+        assert uploads.store(PDF) == digest  # the first, left open
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(timeout=30)
+        _db.session.rollback()
+    assert outcome == {"digest": digest}
 
 
 @pytest.mark.parametrize("kind", ("database", "s3"))

@@ -2,9 +2,10 @@
 
 Each backend keeps bytes under a key: an evidence file's or identity document's SHA-256 (hex),
 or ``imports/<stored_name>`` for a queued import's upload. Writing a key again is harmless and
-makes it young again (the orphan purge spares what was stored less than a grace period ago, so
-a transaction still in flight never loses the file it has just stored, identical files
-included). ``entries`` lists every key with the time it was last written, for that purge.
+makes it young again (on the database backend, once it has aged past half the grace): the
+orphan purge spares what was stored less than a grace period ago, so a transaction still in
+flight never loses the file it has just stored, identical files included. ``entries`` lists
+every key with the time it was last written, for that purge.
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from sqlalchemy import delete, select
+from flask import current_app
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
@@ -149,12 +151,20 @@ class DatabaseBackend:
     shared = True
 
     def put(self, key: str, data: bytes) -> None:
+        """Insert the row, or if the key is stored already make it young again, but only if it
+        has aged past half the purge's grace: an UPDATE of a younger row would change nothing the
+        purge looks at and would lock the row to this transaction's commit, so that every
+        submission of the same file (a form many applicants attach) would queue on it. A row
+        the purge could take before this transaction ends is refreshed and locked, and the
+        purge's DELETE, which checks the age again once the lock is its, leaves it."""
+        now = wall_clock()
         dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-        insert = dialect.insert(StoredBlob).values(name=key, data=data, size=len(data), created_at=wall_clock())
-        # Two submissions of the same file at once: the second waits for the first, then only
-        # refreshes the age (never a duplicate-key error).
-        db.session.execute(insert.on_conflict_do_update(index_elements=[StoredBlob.name],
-                                                        set_={"created_at": insert.excluded.created_at}))
+        insert = (dialect.insert(StoredBlob).values(name=key, data=data, size=len(data), created_at=now)
+                  .on_conflict_do_nothing(index_elements=[StoredBlob.name]).returning(StoredBlob.name))
+        if db.session.execute(insert).first() is None:  # stored already (never a duplicate-key error)
+            young = now - current_app.config["STORAGE_ORPHAN_GRACE"] / 2
+            db.session.execute(update(StoredBlob).where(StoredBlob.name == key, StoredBlob.created_at < young)
+                               .values(created_at=now))
 
     def put_file(self, key: str, path: Path) -> None:
         self.put(key, path.read_bytes())
