@@ -1,6 +1,7 @@
 """The department inbox: referrals, notices and the department's own records."""
 from __future__ import annotations
 
+from base64 import b64encode
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
@@ -123,7 +124,9 @@ def import_records_page():
                           "success")
                 return redirect(url_for("dept.home"))
             status = 422  # nothing was imported
-            if form.report.data:
+            if form.report.data and request.headers.get("X-Requested-With") == "XMLHttpRequest":
+                # The upload script saves it. A browser without script would show its own error
+                # page for a file sent with a 422: it gets the page, which links the same file.
                 return Response(report.as_csv(), status=422, mimetype="text/csv",
                                 headers={"Content-Disposition": "attachment; filename=import-errors.csv"})
     elif form.is_submitted():
@@ -132,8 +135,13 @@ def import_records_page():
 
 
 def _import_page(form: ImportForm, report, status: int):
-    return render_template("dept/import.html", form=form, report=report, allowed=allowed_values(),
-                           runs=list_import_runs(current_user.department_id)), status
+    """The form, and a refused file's report: its problems as a table and as a CSV to save, the
+    file in the link itself (at most IMPORT_MAX_ERRORS rows: nothing kept on the server)."""
+    report_csv = None
+    if report is not None and not report.ok:
+        report_csv = "data:text/csv;charset=utf-8;base64," + b64encode(report.as_csv().encode()).decode()
+    return render_template("dept/import.html", form=form, report=report, report_csv=report_csv,
+                           allowed=allowed_values(), runs=list_import_runs(current_user.department_id)), status
 
 
 @bp.route("/forecast", endpoint="forecast")

@@ -72,14 +72,18 @@ def _explanations() -> dict[int, str]:
     }
 
 
-def _render(status: int, detail: str | None = None):
+def _render(status: int, detail: str | None = None, fresh_form_token: bool = False):
+    """The error page, or a problem+json body for the API. ``fresh_form_token``: the page
+    carries a new form token, which the upload script takes to send the form again without
+    losing the chosen files (only this site's own script can read it)."""
     title = _titles().get(status, _("Error"))
     detail = detail or _explanations().get(status, "")
     if request.blueprint == "api" or request.path.startswith("/api/") or request.accept_mimetypes.best == "application/problem+json":
         response = jsonify(type="about:blank", title=title, status=status, detail=detail)
         response.mimetype = "application/problem+json"
         return response, status
-    return render_template("error.html", status=status, title=title, detail=detail), status
+    return render_template("error.html", status=status, title=title, detail=detail,
+                           fresh_form_token=fresh_form_token), status
 
 
 def size_text(size: int) -> str:
@@ -262,6 +266,7 @@ def register_error_handlers(app: Flask) -> None:
             400,
             _("The form has expired or did not come from this site (missing security token). "
               "Please reload the page and submit it again."),
+            fresh_form_token=True,
         )
 
     @app.errorhandler(DomainError)

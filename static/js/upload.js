@@ -171,6 +171,7 @@
   }
 
   function setBusy(form, busy) {
+    if (busy && form.getAttribute("aria-busy") !== null) return;  // busy already (a form sent again)
     if (busy) form.setAttribute("aria-busy", "true");
     else form.removeAttribute("aria-busy");
     form.querySelectorAll("button[type=submit], button:not([type]), input[type=submit]").forEach(function (button) {
@@ -299,18 +300,35 @@
     area.querySelector(".upload-live").textContent = fill(form.dataset.msgSaved, { name: name });
   }
 
-  function answered(form, xhr, html) {
+  // A form token that expired while the files were chosen (the form stood open for hours): the
+  // refusal carries a new one; every form of the page takes it and the form is sent again, once,
+  // with the same fields and files (a reload would lose the files).
+  function renewedToken(form, doc, again) {
+    var fresh = doc && doc.querySelector("[data-fresh-csrf-token]");
+    var input = form.querySelector("input[name=csrf_token]");
+    if (!fresh || !input || !again) return false;
+    document.querySelectorAll("input[name=csrf_token]").forEach(function (each) {
+      each.value = fresh.dataset.freshCsrfToken;
+    });
+    return true;
+  }
+
+  function answered(form, xhr, html, submitter, retried) {
     if (xhr.status >= 200 && xhr.status < 300 && html !== null) {
       showPage(xhr, html);
       return;
     }
-    setBusy(form, false);
     var doc = html !== null ? new DOMParser().parseFromString(html, "text/html") : null;
+    if (xhr.status === 400 && renewedToken(form, doc, !retried)) {
+      send(form, submitter, true);
+      return;
+    }
+    setBusy(form, false);
     if (doc && xhr.status >= 400 && xhr.status < 500 && showRefusedPage(form, doc)) return;
     showRefusal(form, doc ? serverWords(doc, xhr.status) : [String(xhr.status) + " " + xhr.statusText]);
   }
 
-  function send(form, submitter) {
+  function send(form, submitter, retried) {
     var data = new FormData(form);
     if (submitter && submitter.name && !data.has(submitter.name)) data.append(submitter.name, submitter.value);
     var area = statusArea(form);
@@ -347,9 +365,9 @@
         setBusy(form, false);
         save(form, xhr.response, name);
       } else if (isHtml(xhr)) {
-        xhr.response.text().then(function (html) { answered(form, xhr, html); });
+        xhr.response.text().then(function (html) { answered(form, xhr, html, submitter, retried); });
       } else {
-        answered(form, xhr, null);
+        answered(form, xhr, null, submitter, retried);
       }
     });
     xhr.addEventListener("error", function () {

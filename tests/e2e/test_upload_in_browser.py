@@ -270,3 +270,57 @@ def test_the_records_import_checks_the_type_shows_its_report_and_imports(committ
     page.click("button.primary")
     page.wait_for_selector("text=已导入1条失信信息")
     assert page.url.endswith("/dept/")
+
+
+def test_without_the_script_a_refused_imports_report_is_a_page_with_the_file_to_save(
+        committed_app, server, browser, tmp_path):  # noqa: F811
+    """Asked for as a download, a report sent with a 422 would be Chromium's error page: without
+    the script the page comes back instead, and its link saves the same report."""
+    with committed_app.app_context():
+        make_user(Role.DEPARTMENT, username="dept-noscript")
+        db.session.commit()
+        db.session.remove()
+    bad = tmp_path / "有误.csv"
+    bad.write_text("identifier,subject_name,category,severity,decision_number,decision_date,facts,sanction\n"
+                   "91350100M000100Y44,坏行公司,行政处罚信息,一般,沪页罚2号,2026-06-01,事实,罚款\n")
+    page = browser.new_page(locale="zh-CN", java_script_enabled=False)
+    _sign_in(page, server.url, "dept-noscript")
+    page.goto(f"{server.url}/dept/records/import")
+    page.set_input_files("#file", str(bad))
+    page.check("#report")
+    page.click("button.primary")
+    page.wait_for_selector("text=未导入任何数据")
+    with page.expect_download() as download:
+        page.click("text=保存此报告（CSV）")
+    assert download.value.suggested_filename == "import-errors.csv"
+    assert "统一社会信用代码" in Path(download.value.path()).read_text(encoding="utf-8-sig")
+    page.close()
+
+
+def test_a_form_token_that_expired_while_the_form_stood_open_is_renewed_and_the_files_sent(
+        committed_app, server, objection, browser, tmp_path):  # noqa: F811
+    """The refusal carries a new token: the script sends the form again with it, once, and the
+    chosen files go with it (a reload, which the message asks for without script, loses them)."""
+    username, path = objection
+    page = browser.new_page(locale="zh-CN")
+    _sign_in(page, server.url, username)
+    _fill(page, server, path)
+    page.set_input_files("#evidence", _pdf(tmp_path / "复议决定书.pdf", 4096))
+    limit = committed_app.config["WTF_CSRF_TIME_LIMIT"]
+    posts = len(server.posts)
+    try:
+        committed_app.config["WTF_CSRF_TIME_LIMIT"] = -1  # every token has expired: refused twice
+        page.click("button.primary")
+        page.wait_for_selector(".upload-alert >> text=表单已过期")
+        assert len(server.posts) == posts + 2  # sent again once, then the refusal is shown
+        assert _chosen(page) == ["复议决定书.pdf"] and _stored(committed_app) == (0, 0)
+
+        committed_app.config["WTF_CSRF_TIME_LIMIT"] = 2
+        time.sleep(3)  # the page's token is older than the limit; a new one is not
+        page.click("button.primary")
+        page.wait_for_url("**/cases/*")
+    finally:
+        committed_app.config["WTF_CSRF_TIME_LIMIT"] = limit
+    assert len(server.posts) == posts + 4
+    assert "复议决定书.pdf" in page.content() and _stored(committed_app) == (1, 1)
+    page.close()

@@ -1,6 +1,8 @@
 """A department enters a record by hand: validated like every input path, dates from the policy."""
 from __future__ import annotations
 
+import base64
+import re
 from datetime import date
 
 from sqlalchemy import select
@@ -78,10 +80,19 @@ def test_the_import_page_imports_or_reports(client, db, frozen):
         "csrf_token": csrf_token(client, "/dept/records/import"),
         "file": (BytesIO(bad.encode()), "records.csv")}, content_type="multipart/form-data")
     assert page.status_code == 422 and "校验" in text(page)
+    saved = re.search(r'href="data:text/csv;charset=utf-8;base64,([^"]+)" download="import-errors.csv"', text(page))
+    assert "统一社会信用代码" in base64.b64decode(saved.group(1)).decode("utf-8-sig")  # the report, to save
     report = client.post("/dept/records/import", data={
         "csrf_token": csrf_token(client, "/dept/records/import"), "report": "y",
-        "file": (BytesIO(bad.encode()), "records.csv")}, content_type="multipart/form-data")
+        "file": (BytesIO(bad.encode()), "records.csv")}, content_type="multipart/form-data",
+        headers={"X-Requested-With": "XMLHttpRequest"})  # the upload script, which saves it
     assert report.status_code == 422 and report.mimetype == "text/csv" and "统一社会信用代码" in report.get_data(as_text=True)
+    without_script = client.post("/dept/records/import", data={
+        "csrf_token": csrf_token(client, "/dept/records/import"), "report": "y",
+        "file": (BytesIO(bad.encode()), "records.csv")}, content_type="multipart/form-data")
+    # A browser shows its own error page for a file sent with a 422: the page, with the link.
+    assert without_script.status_code == 422 and without_script.mimetype == "text/html"
+    assert 'download="import-errors.csv"' in text(without_script)
     wrong_type = client.post("/dept/records/import", data={
         "csrf_token": csrf_token(client, "/dept/records/import"),
         "file": (BytesIO(b"x"), "records.exe")}, content_type="multipart/form-data")
