@@ -6,8 +6,9 @@ from urllib.parse import parse_qsl, urlencode
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
+from wtforms.widgets import Select
 
 from app import clock, csv_export
 from app.errors import DomainError, InvalidInput
@@ -16,7 +17,6 @@ from app.forms.names import NameResolutionForm
 from app.forms.validators import choices
 from app.labels import label
 from app.models.enums import Role
-from app.services.accounts import list_departments, list_officers
 from app.services.binding import (
     get_name_mismatch,
     identity_check_rule,
@@ -33,12 +33,14 @@ from app.services.cases import (
     list_open_cases,
     list_queue,
     open_queue_counts,
+    queue_choices,
 )
 from app.services.policy import clock_rule, get_policy_in_force
 from app.services.records import count_late_publications
 from app.services.sla import sla_compliance, summarise
 from app.web.access import roles
 from app.web.charts import bar_chart
+from app.web.filters import Labels
 from workflows import BINDING, CASE_WORKFLOWS, RECORD, case_transitions
 from workflows.diagram import shared_exits, svg
 
@@ -64,15 +66,42 @@ def dashboard():
     )
 
 
-def _filter_choices(form: QueueFilterForm, officers) -> None:
-    states = sorted({s.name for w in CASE_WORKFLOWS.values() for s in w.states if not s.done})
+class QuickSelect(Select):
+    """WTForms' ``<select>``, the same markup, without its machinery per option (``html_params``,
+    a Markup format per attribute): the queue page draws some 150 options (the officers twice,
+    the departments). Anything but plain options (attributes given, required or disabled flags,
+    groups, attributes or booleans on an option) is drawn by WTForms itself."""
+
+    def __call__(self, field, **kwargs):
+        flags = field.flags
+        if kwargs or self.multiple or field.has_groups() or any(getattr(flags, k, None) for k in self.validation_attrs):
+            return super().__call__(field, **kwargs)
+        html = [f'<select id="{escape(field.id)}" name="{escape(field.name)}">']
+        for choice in field.iter_choices():
+            if choice.render_kw or isinstance(choice.value, bool) or choice.value is None:
+                html.append(self.render_option(choice))
+            else:
+                selected = "selected " if choice.selected else ""
+                html.append(f'<option {selected}value="{escape(choice.value)}">{escape(choice.label or choice.value)}</option>')
+        html.append("</select>")
+        return Markup("".join(html))
+
+
+QUICK_SELECT = QuickSelect()
+
+_OPEN_STATES = sorted({s.name for w in CASE_WORKFLOWS.values() for s in w.states if not s.done})
+
+
+def _filter_choices(form: QueueFilterForm, officers, departments, kind_names: Labels, state_names: Labels) -> None:
     everyone = [("", _("All"))]
-    form.kind.choices = choices(everyone + [(k, label("case_kind", k)) for k in CASE_WORKFLOWS])
-    form.state.choices = choices(everyone + [(s, label("case_state", s)) for s in states])
-    form.department.choices = choices(everyone + [(str(d.id), d.name) for d in list_departments()])
+    form.kind.choices = choices(everyone + [(k, kind_names[k]) for k in CASE_WORKFLOWS])
+    form.state.choices = choices(everyone + [(s, state_names[s]) for s in _OPEN_STATES])
+    form.department.choices = choices(everyone + [(str(i), name) for i, name in departments])
     form.assignee.choices = choices(everyone + [("me", _("Me")), ("none", _("Nobody yet"))] + [
-        (str(u.id), u.display_name) for u in officers
+        (str(i), name) for i, name in officers
     ])
+    for field in (form.kind, form.state, form.department, form.assignee):
+        field.widget = QUICK_SELECT
 
 
 @bp.route("/queues")
@@ -85,12 +114,13 @@ def queues():
 def _queue_page(args: MultiDict, *, status: int = 200, bulk_errors: tuple[str, ...] = ()):
     """The queue page for the filters ``args``; a refused bulk action shows it again, its
     message above the ticked list (``bulk_errors``), with the filters the officer had."""
-    officers = list_officers()
+    officers, departments = queue_choices()
     form = QueueFilterForm(args)
-    _filter_choices(form, officers)
+    kind_names, state_names = Labels("case_kind"), Labels("case_state")  # each code's label once a page
+    _filter_choices(form, officers, departments, kind_names, state_names)
     page = dict(form=form, counts=open_queue_counts(current_user.id), overdue=count_open_cases(clock.now()),
                 bulk=_bulk_form(officers), bulk_errors=bulk_errors, back=urlencode(list(args.items(multi=True))), now=clock.now(),
-                soon=due_soon_horizon())
+                soon=due_soon_horizon(), kind_names=kind_names, state_names=state_names)
     if args and not form.validate():
         return render_template("desk/queues.html", cases=[], next_cursor=None, **page), 422
     try:
@@ -109,16 +139,27 @@ def _queue_page(args: MultiDict, *, status: int = 200, bulk_errors: tuple[str, .
     rows, next_cursor = list_queue(current_user, filters, after)
     kept = {k: v for k, v in args.items() if k != "after"}
     return render_template(
-        "desk/queues.html", cases=rows, **page,
+        "desk/queues.html", cases=rows, case_href=_case_href(), **page,
         next_url=url_for("desk.queues", **kept, after=next_cursor.encode()) if next_cursor else None,
         first_url=url_for("desk.queues", **kept) if after else None,
     ), status
 
 
-def _bulk_form(officers=None) -> BulkForm:
+def _case_href() -> str:
+    """The address of a case page but its id: a row's link is this and the case's id (one
+    ``url_for`` a page, not one a row). The route ends in the id; a route that no longer does
+    fails here (and the queue's tests), not with wrong links."""
+    probe = url_for("cases.show", case_id=1)
+    if not probe.endswith("/1"):
+        raise RuntimeError(f"the case page's address no longer ends in its id: {probe}")
+    return probe[:-1]
+
+
+def _bulk_form(officers: list[tuple[int, str]] | None = None) -> BulkForm:
     form = BulkForm()
     form.action.choices = choices([(a, label("trigger", a)) for a in BULK_TRIGGERS])
-    form.assignee_id.choices = choices([(u.id, u.display_name) for u in officers or list_officers()])
+    form.assignee_id.choices = choices(officers if officers is not None else queue_choices()[0])
+    form.action.widget = form.assignee_id.widget = QUICK_SELECT
     return form
 
 

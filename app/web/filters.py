@@ -90,6 +90,20 @@ def scrub_for_viewer(text: object) -> object:
     return scrub(text)
 
 
+class Labels(dict):
+    """The screen names of one vocabulary's codes in this request's language, each looked up once:
+    ``names[code]`` is ``label(vocabulary, code)``. A page whose rows repeat a few codes asks the
+    catalog once per code, not once per row. Made per request (the language is the reader's)."""
+
+    def __init__(self, vocabulary: str) -> None:
+        super().__init__()
+        self.vocabulary = vocabulary
+
+    def __missing__(self, code: str) -> str:
+        name = self[code] = labels.label(self.vocabulary, code)
+        return name
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(day, "day")

@@ -25,6 +25,7 @@ from app.services.cases.queues import (
     list_cases_waiting_for_department,
     list_open_cases,
     list_queue,
+    queue_choices,
 )
 from app.services.cases.refusals import REFUSALS, reason_text
 from app.services.cases.submission import (
@@ -43,7 +44,7 @@ __all__ = [
     "Download", "QueueCursor", "QueueFilter", "Submission", "Upload", "apply_to_many", "available_actions", "can_view",
     "close_cases_on_retired_records", "count_open_cases", "due_soon_horizon", "fire_breach_triggers",
     "get_case_for", "get_case_page", "get_download", "list_cases_of_subject", "list_cases_waiting_for_department",
-    "list_events", "list_open_cases", "list_queue", "open_queue_counts", "queue_count_drift", "reason_text",
+    "list_events", "list_open_cases", "list_queue", "open_queue_counts", "queue_choices", "queue_count_drift", "reason_text",
     "recount_queues", "repair_eligibility", "submit_case",
     "transition_case",
 ]

@@ -7,13 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, false, func, or_, select, true, tuple_
+from sqlalchemy import and_, false, func, literal, or_, select, true, tuple_, union_all
 from sqlalchemy.orm import joinedload
 
 from app import clock
 from app.errors import DomainError
 from app.extensions import db
-from app.models import Case, User
+from app.models import Case, Department, Subject, User
+from app.models.enums import Role
 from app.services.calendar import get_working_calendar
 from app.services.cases.guards import OPEN_DONE
 from app.services.cases.queue_counts import open_queue_counts
@@ -78,14 +79,19 @@ def count_open_cases(overdue_before=None, due_between=None) -> dict[tuple[str, s
     """
     if overdue_before is None and due_between is None:
         return {key: entry["open"] for key, entry in open_queue_counts().items() if entry["open"]}
-    # ``closed_at IS NULL`` is "open" (set exactly in a done state): the partial index's predicate.
-    stmt = select(Case.kind, Case.state, func.count()).where(Case.closed_at.is_(None), open_filter())
+    stmt = _OPEN_COUNTS
     if overdue_before is not None:
         stmt = stmt.where(Case.due_at < overdue_before)
     if due_between is not None:
         stmt = stmt.where(Case.due_at >= due_between[0], Case.due_at <= due_between[1])
     stmt = stmt.group_by(Case.kind, Case.state)
     return {(kind, state): n for kind, state, n in db.session.execute(stmt)}
+
+
+# Built once: the statement is the same on every page (only the values bound to it differ), and
+# building the open filter's clauses cost more than running it. ``closed_at IS NULL`` is "open"
+# (set exactly in a done state): the predicate of the partial index ``ix_case_open_due_at``.
+_OPEN_COUNTS = select(Case.kind, Case.state, func.count()).where(Case.closed_at.is_(None), open_filter())
 
 
 def due_soon_horizon():
@@ -131,17 +137,28 @@ class QueueCursor:
         return cls(flag == "1", None if due == "-" else datetime.fromisoformat(due), int(case_id))
 
 
+# A row of the queue page: what it shows of a case, read as plain columns (no ORM objects, no
+# joined entities): id, number, version, kind, state, due_at, subject_name, assignee_name.
+_QUEUE_ROWS = (
+    select(Case.id, Case.number, Case.version, Case.kind, Case.state, Case.due_at,
+           Subject.name.label("subject_name"), User.display_name.label("assignee_name"))
+    .select_from(Case)
+    .outerjoin(Subject, Subject.id == Case.subject_id)
+    .outerjoin(User, User.id == Case.assignee_id)
+    .where(open_filter())
+)
+
+
 def list_queue(user: User, filters: QueueFilter, after: QueueCursor | None = None, limit: int = 50):
     """Open cases, earliest deadline first (those without one last), filtered; returns
-    (cases, cursor of the next page).
+    (rows, cursor of the next page). A row has ``id``, ``number``, ``version``, ``kind``,
+    ``state``, ``due_at``, ``subject_name`` and ``assignee_name`` (None when nobody handles it).
 
     Keyset pages on the index (due_at, id): a row comparison walks the index from the
     cursor, so a page deep in a million cases costs what the first one does. Rows without a
     deadline come after all the others, read by a second query when the first runs out.
     """
-    base = select(Case).where(open_filter()).options(
-        joinedload(Case.subject), joinedload(Case.assignee), joinedload(Case.department)
-    )
+    base = _QUEUE_ROWS
     if filters.kind:
         base = base.where(Case.kind == filters.kind)
     if filters.state:
@@ -161,23 +178,38 @@ def list_queue(user: User, filters: QueueFilter, after: QueueCursor | None = Non
     if filters.submitted_to:
         base = base.where(Case.submitted_at < clock.start_of_day(filters.submitted_to + timedelta(days=1)))
 
-    rows: list[Case] = []
+    rows: list = []
     if after is None or not after.no_deadline:
         with_deadline = base.where(Case.due_at.is_not(None))
         if after is not None:
             with_deadline = with_deadline.where(tuple_(Case.due_at, Case.id) > tuple_(after.due_at, after.case_id))
-        rows = list(db.session.scalars(with_deadline.order_by(Case.due_at, Case.id).limit(limit + 1)))
+        rows = db.session.execute(with_deadline.order_by(Case.due_at, Case.id).limit(limit + 1)).all()
     if len(rows) <= limit:
         without = base.where(Case.due_at.is_(None))
         if after is not None and after.no_deadline:
             without = without.where(Case.id > after.case_id)
-        rows += list(db.session.scalars(without.order_by(Case.id).limit(limit + 1 - len(rows))))
+        rows += db.session.execute(without.order_by(Case.id).limit(limit + 1 - len(rows))).all()
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
         next_cursor = QueueCursor(last.due_at is None, last.due_at, last.id)
     return rows, next_cursor
+
+
+def queue_choices() -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """The queue page's choices in one statement: (officers, departments), each (id, name).
+
+    Officers are those ``accounts.list_officers`` gives (active officers and supervisors, by
+    name), departments those of ``accounts.list_departments`` (active ones, by name); a test
+    holds them equal.
+    """
+    officers = select(literal(0).label("part"), User.id, User.display_name.label("name")).where(
+        User.role.in_((Role.OFFICER, Role.SUPERVISOR)), User.is_active.is_(True))
+    departments = select(literal(1), Department.id, Department.name).where(Department.is_active.is_(True))
+    both = union_all(officers, departments)
+    rows = db.session.execute(both.order_by(both.selected_columns.part, both.selected_columns.name)).all()
+    return [(i, name) for part, i, name in rows if part == 0], [(i, name) for part, i, name in rows if part == 1]
 
 
 # The steps offered on many cases at once, the handling steps (claim, reassign) first: the
