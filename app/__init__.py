@@ -39,7 +39,7 @@ from app.web import (
 from app.web.access import enforce_access_rules
 from app.web.errors import register_error_handlers
 from app.web.home import refuse_unsafe_next
-from app.web.i18n import select_locale
+from app.web.i18n import Request, select_locale
 from app.web.link_tokens import install_link_token_filter
 from app.web.sessions import load_user
 from config import BASE_DIR, load_config
@@ -53,6 +53,7 @@ def create_app(config: dict | str | None = None) -> Flask:
         static_folder=str(BASE_DIR / "static"),
         instance_path=os.environ.get("CASEDESK_INSTANCE", str(BASE_DIR / "instance")),
     )
+    app.request_class = Request  # WTForms' catalogue loaded once, not per request (issue 16)
     if isinstance(config, dict):
         app.config.from_mapping(load_config("testing"))
         app.config.from_mapping(config)

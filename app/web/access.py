@@ -76,10 +76,11 @@ def enforce_access_rules():
             abort(401)
         g.api_key = key
         return None
-    if not current_user.is_authenticated:
+    user = current_user._get_current_object()
+    if not user.is_authenticated:
         if request.blueprint == "api":
             abort(401)
         return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
-    if rule == SIGNED_IN or current_user.role in rule:
+    if rule == SIGNED_IN or user.role in rule:
         return None
     abort(403)

@@ -97,11 +97,11 @@ def second_factor_first():
     if (request.endpoint is None or request.endpoint in _GATE_EXEMPT or request.blueprint == "api"
             or not current_app.config["TWO_FACTOR_REQUIRED_FOR_STAFF"]):
         return None
-    if not current_user.is_authenticated or not accounts.is_staff(current_user):
+    user = current_user._get_current_object()  # one look-up of the proxy (issue 16)
+    if not user.is_authenticated or not accounts.is_staff(user):
         return None
     if current_session_strength() in accounts.STRONG:
         return None
-    user = current_user._get_current_object()
     sign_out_user()
     return after_password(user, request.full_path.rstrip("?") if request.method == "GET" else None)
 
