@@ -116,7 +116,6 @@ class Config:
     # The public statistics (/statistics) publish no count from 1 to this less one, nor a share
     # or a median of fewer cases (issue 18). Environment: the same name.
     STATISTICS_MIN_CELL = 5
-    STATISTICS_CACHE_SECONDS = 600  # each process computes them at most this often
 
     # Sign-in back-off per account (issue 13): after SIGNIN_BACKOFF_FREE_FAILURES failures since
     # the last success (within SIGNIN_BACKOFF_WINDOW), the next attempt waits BASE, 2*BASE,
@@ -308,7 +307,6 @@ class TestingConfig(Config):
     PASSWORD_RECOVERY_LIMIT_PER_ADDRESS = "100000 per hour"
     READYZ_SCHEDULER_MAX_AGE = 0  # no scheduler runs beside the tests; the readiness tests set it
     LETTER_VERIFY_LIMIT_PER_ADDRESS = "100000 per hour"
-    STATISTICS_CACHE_SECONDS = 0  # each test sees its own data
 
 
 class ProductionConfig(Config):

@@ -175,9 +175,10 @@ LABELS = {
         "sla": _l("Deadline sweep"),
         "dispatch": _l("Notice delivery"),
         "purge": _l("Retention purge"),
+        "statistics": _l("Public statistics"),
     },
     # What a job's run did, one phrase per field of its result (ExpiryResult, SweepResult,
-    # DispatchResult, PurgeResult) by "job.field", ``n`` its value.
+    # DispatchResult, PurgeResult, SnapshotResult) by "job.field", ``n`` its value.
     "job_result": {
         "expire.retired": _l("Records retired: %(n)s"),
         "expire.batches": _l("Batches: %(n)s"),
@@ -207,6 +208,9 @@ LABELS = {
         "purge.two_factor_challenges": _l("Lapsed second-factor sign-ins removed: %(n)s"),
         "purge.sign_in_attempts": _l("Old sign-in attempts removed: %(n)s"),
         "purge.import_reports": _l("Import reports cleared: %(n)s"),
+        "statistics.snapshot_id": _l("Statistics snapshot: no. %(n)s"),
+        "statistics.rows": _l("Rows published: %(n)s"),
+        "statistics.removed": _l("Older snapshots removed: %(n)s"),
     },
     "guard": {
         "record_in_publicity": _l("record in publicity"),

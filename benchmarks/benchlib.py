@@ -50,6 +50,19 @@ def copy_lines(cursor, table: str, columns: str, lines, chunk: int = 50_000) -> 
         copy.write(buffer.getvalue())
 
 
+def seed_directory(connection, departments: int, subjects: int = 20_000) -> None:
+    """Departments 1..N, legal-person subjects 1..M and applicant account 1 (subject 1): what the
+    loaded records and cases point to."""
+    for i in range(1, departments + 1):
+        connection.exec_driver_sql("INSERT INTO department (id, code, name, is_active, created_at) "
+                                   f"VALUES ({i}, 'D{i}', 'Department {i}', true, now())")
+    connection.exec_driver_sql("INSERT INTO subject (id, kind, identifier, name, created_at) "
+                               "SELECT g, 'legal', lpad(g::text, 18, '0'), 'Subject ' || g, now() "
+                               f"FROM generate_series(1, {int(subjects)}) g")
+    connection.exec_driver_sql("INSERT INTO user_account (id, username, display_name, password_hash, role, "
+                               "subject_id, is_active, created_at) VALUES (1, 'a', 'a', 'x', 'applicant', 1, true, now())")
+
+
 def peak_mb() -> float:
     """This process's peak resident memory, in MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.benchlib import SERVER, copy_lines, fresh_database, server_version  # noqa: E402
+from benchmarks.benchlib import SERVER, copy_lines, fresh_database, seed_directory, server_version  # noqa: E402
 
 URL = f"{SERVER}/casedesk_bench_forecast"
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -44,14 +44,7 @@ def prepare(records: int, cases: int) -> dict:
 
         engine = db.engine
         with engine.begin() as c:
-            for i in range(1, DEPARTMENTS + 1):
-                c.exec_driver_sql("INSERT INTO department (id, code, name, is_active, created_at) "
-                                  f"VALUES ({i}, 'D{i}', 'Department {i}', true, now())")
-            c.exec_driver_sql("INSERT INTO subject (id, kind, identifier, name, created_at) "
-                              "SELECT g, 'legal', lpad(g::text, 18, '0'), 'Subject ' || g, now() "
-                              "FROM generate_series(1, 20000) g")
-            c.exec_driver_sql("INSERT INTO user_account (id, username, display_name, password_hash, role, subject_id, "
-                              "is_active, created_at) VALUES (1, 'a', 'a', 'x', 'applicant', 1, true, now())")
+            seed_directory(c, DEPARTMENTS)
         t0 = time.perf_counter()
         raw = engine.raw_connection()
         try:

@@ -14,6 +14,7 @@ from app.models.policy import Policy
 from app.models.record import CreditRecord, ExpiryRun, RecordEvent
 from app.models.security import PasswordReset, SignInAttempt, SignUpRequest
 from app.models.session import UserSession
+from app.models.statistics import StatisticsSnapshot
 from app.models.stored_blob import StoredBlob
 from app.models.two_factor import RecoveryCode, TwoFactor, TwoFactorChallenge
 from app.models.webhook import WebhookSubscription
@@ -47,6 +48,7 @@ __all__ = [
     "RecoveryCode",
     "SignInAttempt",
     "SignUpRequest",
+    "StatisticsSnapshot",
     "StoredBlob",
     "Subject",
     "SubjectBinding",

@@ -52,6 +52,7 @@ from app.services.records.expiry import BATCH_SIZE
 from app.services.records.retention import clear_old_import_reports
 from app.services.signup import purge_sign_up_requests
 from app.services.sla import SweepResult, sweep_sla
+from app.services.statistics import statistics_job
 from app.services.transaction import use_case
 
 
@@ -100,6 +101,7 @@ JOBS = {
         Job("sla", sla_job, timedelta(minutes=5), _l("Deadlines due soon and passed, escalations, lapses")),
         Job("dispatch", dispatch_pending, timedelta(seconds=30), _l("Deliver notices: inbox, e-mail, webhooks")),
         Job("purge", purge_job, timedelta(days=1), _l("Remove personal data past its retention")),
+        Job("statistics", statistics_job, timedelta(hours=1), _l("Compute the public statistics the pages show")),
     )
 }
 

@@ -14,22 +14,20 @@ suppressed too, so that no suppressed cell is the total less the others.
 """
 from __future__ import annotations
 
-import statistics as stats
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask import current_app
-from sqlalchemy import and_, func, select
 from sqlalchemy import case as when
+from sqlalchemy import func, select
 
 from app import clock
 from app.extensions import db
 from app.models import Case, CaseEvent, CreditRecord, Department
 from app.models.enums import CaseKind
-from app.services.calendar import get_working_calendar
 from app.services.sla import compliance_by_month, local_month
+from app.services.statistics.handling import handling_days
 from workflows import CASE_WORKFLOWS
 
 SCHEMA = "casedesk-statistics/1"
@@ -66,24 +64,10 @@ class Report:
     deadlines: list[dict] = field(default_factory=list)  # DEADLINE_FIELDS each
 
 
-_cache: dict[str, tuple[float, Report]] = {}
-
-
-def published_report() -> Report:
-    """The report as the public pages show it: computed at most every STATISTICS_CACHE_SECONDS
-    per process (it reads every event of two years), the same for every reader."""
-    ttl = float(current_app.config["STATISTICS_CACHE_SECONDS"])
-    key = str(db.engine.url)
-    held = _cache.get(key)
-    if ttl > 0 and held and time.monotonic() - held[0] < ttl:
-        return held[1]
-    report = build_report()
-    _cache[key] = (time.monotonic(), report)
-    return report
-
-
 def build_report(months: int = MONTHS) -> Report:
-    """The published figures of the last ``months`` months, suppressed."""
+    """The published figures of the last ``months`` months, suppressed. It reads every counted
+    event and record of the months, grouped: the scheduler's job computes it and the pages read
+    the stored snapshot (``snapshot.published_report``)."""
     threshold = int(current_app.config["STATISTICS_MIN_CELL"])
     today = clock.today()
     first = _month_start(today, months - 1)
@@ -111,27 +95,23 @@ def build_report(months: int = MONTHS) -> Report:
         raw[(m, department)]["records_provided"] += n
         raw[(m, department)]["records_provided_late"] += int(late or 0)
 
-    durations = _handling_days(since, dialect)
-    month_list = [_month_label(_month_start(today, back)) for back in range(months - 1, -1, -1)]
+    medians, whole_medians = handling_days(since, dialect)
+    month_list = [month_label(_month_start(today, back)) for back in range(months - 1, -1, -1)]
     report = Report(clock.now(), threshold, month_list)
     for m in month_list:
-        keys = sorted({d for (mm, d) in list(raw) + list(durations) if mm == m}, key=lambda d: (d is None, d))
+        keys = sorted({d for (mm, d) in list(raw) + list(medians) if mm == m}, key=lambda d: (d is None, d))
         rows = []
         for department in keys:
             counts = raw.get((m, department), {})
             scope = DEPARTMENT if department is not None else NONE
             code, name = names.get(department, ("", "")) if department is not None else ("", "")
-            rows.append(_case_row(m, scope, code, name, counts, durations.get((m, department), {}), threshold))
+            rows.append(_case_row(m, scope, code, name, counts, medians.get((m, department), {}), threshold))
         _suppress_complements(rows, COUNTS)
         whole: dict[str, int] = defaultdict(int)
         for department in keys:
             for name_, n in raw.get((m, department), {}).items():
                 whole[name_] += n
-        merged: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for department in keys:
-            for kind, pairs in durations.get((m, department), {}).items():
-                merged[kind].extend(pairs)
-        report.cases.append(_case_row(m, ALL, "", "", whole, merged, threshold))
+        report.cases.append(_case_row(m, ALL, "", "", whole, whole_medians.get(m, {}), threshold))
         report.cases.extend(rows)
     report.deadlines = _deadline_rows(since, names, threshold, set(month_list))
     return report
@@ -144,7 +124,7 @@ def _month_start(today: date, back: int) -> date:
     return date(year, month, 1)
 
 
-def _month_label(day: date) -> str:
+def month_label(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
@@ -152,28 +132,14 @@ def _shown(n: int, threshold: int) -> int | None:
     return None if 0 < n < threshold else n
 
 
-def _case_row(m, scope, code, name, counts, durations, threshold) -> dict:
+def _case_row(m, scope, code, name, counts, medians, threshold) -> dict:
+    """``medians``: kind -> (median working days, cases), from ``handling_days``."""
     row = {"month": m, "scope": scope, "department_code": code, "department": name}
     row.update({f: _shown(int(counts.get(f, 0)), threshold) for f in COUNTS})
     for kind, fieldname in _MEDIAN_OF.items():
-        pairs = durations.get(kind, [])
-        row[fieldname] = _weighted_median(pairs) if sum(n for _, n in pairs) >= threshold else None
+        median, n = medians.get(kind, (None, 0))
+        row[fieldname] = median if n >= threshold else None
     return row
-
-
-def _weighted_median(pairs: list[tuple[int, int]]) -> float:
-    """The median of values given as (value, how many times)."""
-    values = sorted(pairs)
-    total = sum(n for _, n in values)
-    return float(stats.median(_nth(values, k) for k in ((total - 1) // 2, total // 2)))
-
-
-def _nth(values: list[tuple[int, int]], k: int) -> int:
-    for value, n in values:
-        if k < n:
-            return value
-        k -= n
-    raise IndexError(k)
 
 
 def _suppress_complements(rows: list[dict], fields) -> None:
@@ -185,29 +151,6 @@ def _suppress_complements(rows: list[dict], fields) -> None:
             shown = [r for r in rows if r[fieldname]]  # zeros tell nothing: the next smallest count
             if shown:
                 min(shown, key=lambda r: r[fieldname])[fieldname] = None
-
-
-def _handling_days(since: datetime, dialect: str) -> dict[tuple[str, int | None], dict[str, list[tuple[int, int]]]]:
-    """(month closed, department) -> kind -> [(working days from receipt to the end, cases)],
-    from the cases that reached a done state in the window: grouped by the two days, so the
-    rows are the distinct pairs of days, not the cases."""
-    def local_day(column):
-        if dialect == "postgresql":
-            return func.date(func.timezone(clock.PLATFORM_TZ.key, column))
-        return func.date(func.substr(column, 1, 19), "+8 hours")  # whole seconds: see ``local_month``
-
-    submitted, closed = local_day(Case.submitted_at).label("received_on"), local_day(Case.closed_at).label("ended_on")
-    month = local_month(Case.closed_at, dialect).label("month")
-    calendar = get_working_calendar()
-    found: dict = defaultdict(lambda: defaultdict(list))
-    for m, department, kind, start, end, n in db.session.execute(
-        select(month, Case.department_id, Case.kind, submitted, closed, func.count())
-        .where(and_(Case.closed_at.is_not(None), Case.closed_at >= since))
-        .group_by(month, Case.department_id, Case.kind, submitted, closed)
-    ):
-        start, end = (d if isinstance(d, date) else date.fromisoformat(d) for d in (start, end))
-        found[(m, department)][kind].append((calendar.working_days_between(start, end), n))
-    return found
 
 
 def _deadline_rows(since: datetime, names: dict, threshold: int, months: set[str]) -> list[dict]:
