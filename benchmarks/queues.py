@@ -9,8 +9,8 @@ deadlines, 5 % of those past them; the rest closed), rebuilds the queue counts
 the start and at the middle of the open queue:
 
 * floor: the bare keyset SQL on the (due_at, id) index, ids only;
-* product: ``list_queue`` (the ORM query with its joins, as the page runs it);
-* naive: the same ORM query paged with OFFSET;
+* product: ``list_queue`` (one SELECT of the page's columns, as the page runs it);
+* naive: an ORM query of whole cases, paged with OFFSET;
 
 and the counts beside the list: the kept counts (``open_queue_counts``) and the overdue ones
 (the partial index of open deadlines) against the former ``GROUP BY`` over every open case.
@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from benchlib import SERVER, bench_app, copy_lines, fresh_database  # noqa: E402
-from httpload import serve, server_env, sign_in, wrk  # noqa: E402
+from httpload import page_status, serve, server_env, sign_in, wrk  # noqa: E402
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 NOW = datetime.now(UTC)
@@ -177,7 +177,9 @@ def measure_http(url: str, seconds: int, rounds: int) -> dict:
     runs: dict[str, list[dict]] = {f"{what}_{c}c": [] for what in ("product", "floor") for c in (1, 16)}
     for round_no in range(rounds):
         with serve("wsgi:app", 2, env) as base:
-            lua = f'wrk.headers["Cookie"] = "{sign_in(base, "o", PASSWORD)}"'
+            cookie = sign_in(base, "o", PASSWORD)
+            page_status(base, "/desk/queues", cookie, "/desk/queues/bulk")  # the page itself, not a redirect
+            lua = f'wrk.headers["Cookie"] = "{cookie}"'
             wrk(f"{base}/desk/queues", 2, 2, lua)  # warm-up: every worker has compiled its templates
             for connections in (1, 16):
                 runs[f"product_{connections}c"].append(wrk(f"{base}/desk/queues", connections, seconds, lua))
