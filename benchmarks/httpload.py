@@ -89,6 +89,7 @@ def serve(app_spec: str, workers: int, env: dict):
 
 def request(base: str, method: str, path: str, cookie: str = "", body: bytes | None = None,
             content_type: str | None = None) -> tuple[int, dict, str]:
+    """Status, cookies set, and the page, or where a redirect sends (its Location)."""
     parts = urllib.parse.urlsplit(base)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     headers = {"Cookie": cookie} if cookie else {}
@@ -102,8 +103,9 @@ def request(base: str, method: str, path: str, cookie: str = "", body: bytes | N
         if name.lower() == "set-cookie":
             key, _, rest = value.partition("=")
             cookies[key] = rest.split(";", 1)[0]
+    location = response.getheader("Location")
     conn.close()
-    return response.status, cookies, text
+    return response.status, cookies, location or text
 
 
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
@@ -126,7 +128,7 @@ def sign_in(base: str, username: str, password: str) -> str:
     enrolment page, as a person types it into an app) and gives its code after that."""
     token, cookie = csrf_token(base, "/auth/sign-in")
     body = urllib.parse.urlencode({"username": username, "password": password, "csrf_token": token}).encode()
-    status, cookies, location = request_to(base, "POST", "/auth/sign-in", cookie, body)
+    status, cookies, location = request(base, "POST", "/auth/sign-in", cookie, body, "application/x-www-form-urlencoded")
     if status != 302 or not cookies:
         raise RuntimeError(f"sign-in of {username} failed: {status}")
     cookie = _merged(cookie, cookies)
@@ -142,7 +144,7 @@ def sign_in(base: str, username: str, password: str) -> str:
         form = _CSRF.search(text)
         code = pyotp.TOTP(_SECRETS[username]).now()
         body = urllib.parse.urlencode({"code": code, "csrf_token": form.group(1) or form.group(2)}).encode()
-        status, cookies, answer = request_to(base, "POST", step, cookie, body)
+        status, cookies, _ = request(base, "POST", step, cookie, body, "application/x-www-form-urlencoded")
         cookie = _merged(cookie, cookies)
         if status in (200, 302) and cookies:
             return cookie  # signed in (the recovery codes' page after an enrolment, or the home page)
@@ -153,21 +155,6 @@ def sign_in(base: str, username: str, password: str) -> str:
 
 _SECRET = re.compile(r'class="secret" readonly value="([A-Z2-7 ]+)"')
 _SECRETS: dict[str, str] = {}  # username -> the authenticator's secret, once enrolled
-
-
-def request_to(base: str, method: str, path: str, cookie: str, body: bytes) -> tuple[int, dict, str]:
-    """A form POST: its status, cookies, and where it sends (or its page, if it does not)."""
-    parts = urllib.parse.urlsplit(base)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    conn.request(method, path, body=body, headers={"Cookie": cookie,
-                                                   "Content-Type": "application/x-www-form-urlencoded"})
-    response = conn.getresponse()
-    text = response.read().decode("utf-8", "replace")
-    cookies = {k: v.split(";", 1)[0] for k, v in (value.partition("=")[::2] for name, value in response.getheaders()
-                                                  if name.lower() == "set-cookie")}
-    location = response.getheader("Location") or text
-    conn.close()
-    return response.status, cookies, location
 
 
 def _merged(cookie: str, new: dict) -> str:

@@ -6,28 +6,19 @@ import threading
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from app import clock
-from app.extensions import db as _db
 from app.models.enums import CaseKind
 from tests.factories import make_people, make_record, submit
+from tests.statements import recorded_statements
 
 
 def test_a_submission_knows_its_number_without_reading_the_case_again(db):
     people = make_people()
     first = submit(people["applicant"], CaseKind.OBJECTION, make_record(subject=people["subject"]))
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(_db.engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements() as statements:
         second = submit(people["applicant"], CaseKind.OBJECTION, make_record(subject=people["subject"]))
         number = second.number
-    finally:
-        event.remove(_db.engine, "before_cursor_execute", count)
     year = clock.local(clock.now()).year
     assert first.number.startswith(f"YY-{year}-")
     assert int(number.rsplit("-", 1)[1]) == int(first.number.rsplit("-", 1)[1]) + 1

@@ -2,12 +2,10 @@
 the transaction changed what they were read from, or ended (issue 16, item 5)."""
 from __future__ import annotations
 
-import contextlib
 from datetime import date
 
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
-from app.extensions import db as _db
 from app.models import CalendarOverride, SubjectBinding
 from app.models.enums import BindingCapacity, BindingMethod, Role
 from app.services.binding import is_verified_for
@@ -15,22 +13,8 @@ from app.services.binding.verification import bind_verified, end_binding
 from app.services.calendar import get_working_calendar
 from app.services.policy import get_policy, get_policy_in_force
 from tests.factories import make_user
+from tests.statements import recorded_statements as counting
 from workflows import BindingState
-
-
-@contextlib.contextmanager
-def counting():
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        if not statement.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
-            statements.append(statement)
-
-    event.listen(_db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(_db.engine, "before_cursor_execute", count)
 
 
 def _binding_reads(statements: list[str]) -> int:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from io import BytesIO
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
-from app.extensions import db as _db
 from app.models import Case, QueueCount
 from app.models.enums import CaseKind, Role
 from tests.factories import PDF, act, make_people, make_record, make_user, submit
+from tests.statements import recorded_statements
 from tests.web.helpers import csrf_token, sign_in, text
 
 # Statements of one objection POST (from loading the signed-in user to the response), SQLite:
@@ -60,22 +60,13 @@ def test_an_objection_through_the_form_costs_a_fixed_number_of_statements(client
     page = text(client.get(path))
     token = csrf_token(client, path)
     form_token = re.search(r'name="form_token" type="hidden" value="([^"]+)"', page).group(1)
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(_db.engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements() as work:  # without the test's own savepoints
         response = client.post(path, data={"csrf_token": token, "form_token": form_token, "title": "事实有误",
                                            "statement": "并非本公司所为。", "evidence": (BytesIO(PDF), "证据.pdf")},
                                content_type="multipart/form-data")
-    finally:
-        event.remove(_db.engine, "before_cursor_execute", count)
     assert response.status_code == 302
     assert db.session.scalar(select(Case).where(Case.record_id == record.id)).number in text(
         client.get(response.headers["Location"]))
-    work = [s for s in statements if not s.startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]  # the test's own
     limit = STATEMENTS_PER_SUBMISSION["postgresql" if is_postgres else "sqlite"]
     assert len(work) <= limit, "\n".join(s.split("\n")[0][:100] for s in work)
     assert sum(s.startswith("INSERT INTO queue_count") for s in work) == 1

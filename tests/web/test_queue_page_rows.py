@@ -10,7 +10,6 @@ import pytest
 from flask import url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import event
 
 from app import clock
 from app.labels import label
@@ -18,6 +17,7 @@ from app.models.enums import CaseKind, Role
 from app.services.accounts import list_departments, list_officers
 from app.services.cases.queues import queue_choices
 from tests.factories import act, make_department, make_record, make_subject, make_user, submit
+from tests.statements import recorded_statements
 from tests.web.helpers import sign_in, text
 
 
@@ -117,21 +117,11 @@ def test_statements_do_not_grow_with_the_rows(client, db):
     _cases(2, department)
     officer = make_user(Role.OFFICER)
     sign_in(client, officer.username)
-    engine = db.session.get_bind().engine
-    seen = []
-
-    def count(conn, cursor, statement, *args):
-        if statement.startswith("SELECT"):  # not the test's savepoints
-            seen.append(statement)
 
     def statements() -> int:
-        seen.clear()
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with recorded_statements() as seen:
             assert client.get("/desk/queues").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
-        return len(seen)
+        return sum(s.startswith("SELECT") for s in seen)
 
     few = statements()
     _cases(6, department)

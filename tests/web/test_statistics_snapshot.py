@@ -2,17 +2,16 @@
 row, not the events of two years; a snapshot is computed on the spot only when none can serve."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app import clock
-from app.extensions import db as _db
 from app.models import StatisticsSnapshot
 from app.models.enums import CaseKind, Role
 from app.services.statistics import statistics_job
 from tests.factories import make_department, make_record, make_subject, make_user, submit
+from tests.statements import recorded_statements
 
 NOW = datetime(2026, 11, 20, 10, 0)
 
@@ -25,20 +24,6 @@ def _objections(db, department, n, start=datetime(2026, 11, 2, 9, 0)):
             submit(make_user(Role.APPLICANT, subject=subject), CaseKind.OBJECTION,
                    make_record(subject=subject, department=department, decision_date=date(2026, 6, 1)))
     db.session.commit()
-
-
-@contextmanager
-def _statements():
-    seen: list[str] = []
-
-    def take(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(_db.engine, "before_cursor_execute", take)
-    try:
-        yield seen
-    finally:
-        event.remove(_db.engine, "before_cursor_execute", take)
 
 
 def _received(client) -> int:
@@ -54,7 +39,7 @@ def test_the_pages_serve_the_stored_snapshot_without_computing_it_again(client, 
         assert db.session.scalar(select(func.count()).select_from(StatisticsSnapshot)) == 1
     _objections(db, department, 3, start=datetime(2026, 11, 10, 9, 0))
     with clock.frozen_clock(NOW + timedelta(minutes=5)):
-        with _statements() as seen:
+        with recorded_statements() as seen:
             assert _received(client) == 6  # the snapshot's figure, not today's nine
             page = client.get("/statistics?month=2026-11")
             client.get("/statistics/cases.csv")
